@@ -22,6 +22,10 @@ class ModelRequest:
     sampling: dict[str, Any] = field(default_factory=dict)
     max_tokens: int | None = None
     thinking_budget: int | None = None
+    previous: StepOutput | None = None
+    """The same run's previous step, for measuring prefix-cache reuse."""
+    affinity: str | None = None
+    """A key (the run id) that keeps one run on one replica, so its prefix cache is reused."""
 
 
 @dataclass(slots=True)

@@ -1,0 +1,126 @@
+"""What the HTTP backends share: model discovery, the context-length check, bounded retries."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import anyio
+
+from agentkit.llm.errors import ContextOverflow, LLMError
+from agentkit.llm.http import Endpoint, RetryableError, backoff_delay
+from agentkit.llm.types import ModelEvent, ModelRequest, Retrying, StreamRestarted
+from agentkit.qwen3.template import detect_variant, tool_format_for
+
+log = logging.getLogger("agentkit.llm")
+
+
+class HTTPBackend:
+    """Base of the native (``/v1/completions``) and server (``/v1/chat/completions``) backends."""
+
+    mode = "base"
+
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        model: str | None = None,
+        *,
+        variant: str | None = None,
+        max_retries: int = 4,
+        tracer: Any = None,
+    ):
+        self.endpoint = endpoint
+        self.model = model or ""
+        self._variant = variant
+        self.max_retries = max_retries
+        self.max_model_len: int | None = None
+        self.tracer = tracer
+        self._resolved = False
+        self._resolve_lock = anyio.Lock()
+
+    @property
+    def variant(self) -> str:
+        return self._variant or detect_variant(self.model)
+
+    @property
+    def tool_format(self) -> str:
+        return tool_format_for(self.variant)
+
+    def effective_thinking(self, requested: bool) -> bool:
+        """Whether a step really thinks: 2507 Thinking always does, Instruct-2507 and Coder never do."""
+        return {"thinking-2507": True, "instruct-2507": False, "coder": False}.get(self.variant, requested)
+
+    async def resolve(self) -> None:
+        """Learn the served model name (if not given) and its ``max_model_len`` from ``/v1/models``, once."""
+        if self._resolved:
+            return
+        async with self._resolve_lock:
+            if self._resolved:
+                return
+            models = await self._with_retries(self.endpoint.models)
+            if not models:
+                raise LLMError(f"{self.endpoint.base_url}/models lists no model; is this an OpenAI-compatible server?")
+            names = [m.get("id") for m in models]
+            if not self.model:
+                self.model = str(names[0])
+            entry = next((m for m in models if m.get("id") == self.model), None)
+            if entry is None:
+                raise LLMError(
+                    f"the endpoint {self.endpoint.base_url} does not serve a model named {self.model!r}; "
+                    f"it serves {names}. Set model.name to one of these."
+                )
+            self.max_model_len = entry.get("max_model_len")
+            self._resolved = True
+
+    def check_context(self, prompt_tokens: int, max_tokens: int | None) -> None:
+        """Fail before sending when the prompt cannot fit the server's context window."""
+        if self.max_model_len and prompt_tokens >= self.max_model_len:
+            raise ContextOverflow(
+                f"the prompt is about {prompt_tokens} tokens but {self.model} at {self.endpoint.base_url} "
+                f"takes at most {self.max_model_len} (max_model_len). Shorten the conversation or tool "
+                "outputs (max_tool_output), or serve the model with a larger --max-model-len."
+            )
+
+    async def _with_retries(self, func: Any) -> Any:
+        attempt = 0
+        while True:
+            try:
+                return await func()
+            except RetryableError as exc:
+                attempt += 1
+                if attempt > self.max_retries:
+                    raise LLMError(f"{self.endpoint.base_url}: giving up after {attempt} attempts: {exc}") from exc
+                await anyio.sleep(backoff_delay(attempt, retry_after=exc.retry_after))
+
+    async def stream(self, request: ModelRequest) -> AsyncIterator[ModelEvent]:
+        """Stream one step, retrying overloads and broken streams; a restarted step says so first."""
+        await self.resolve()
+        attempt = 0
+        while True:
+            emitted = False
+            try:
+                async for event in self._attempt(request):
+                    emitted = True
+                    yield event
+                return
+            except RetryableError as exc:
+                attempt += 1
+                if attempt > self.max_retries:
+                    raise LLMError(f"{self.endpoint.base_url}: giving up after {attempt} attempts: {exc}") from exc
+                if emitted:
+                    yield StreamRestarted(attempt, str(exc))
+                delay = backoff_delay(attempt, retry_after=exc.retry_after)
+                log.info("retrying (%d/%d) in %.1fs: %s", attempt, self.max_retries, delay, exc)
+                yield Retrying(attempt, str(exc), delay)
+                await anyio.sleep(delay)
+
+    def _attempt(self, request: ModelRequest) -> AsyncIterator[ModelEvent]:
+        raise NotImplementedError
+
+    def trace(self, kind: str, payload: dict[str, Any]) -> None:
+        if self.tracer is not None:
+            self.tracer.write(kind, payload)
+
+    async def aclose(self) -> None:
+        await self.endpoint.aclose()

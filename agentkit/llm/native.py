@@ -1,0 +1,123 @@
+"""Native mode: agentkit renders the Qwen3 prompt itself, calls ``/v1/completions`` and parses the raw output."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from agentkit.llm.backend import HTTPBackend
+from agentkit.llm.errors import ContextOverflow
+from agentkit.llm.prefix import measure_reuse
+from agentkit.llm.types import ModelEvent, ModelRequest, StepFinished, StepOutput, Usage
+from agentkit.qwen3.parser import OutputParser
+from agentkit.qwen3.template import render_prompt
+from agentkit.qwen3.tokens import count_tokens
+
+EARLY_STOP = (
+    "\n\nConsidering the limited time by the user, I have to give the solution based on the thinking "
+    "directly now.\n</think>\n\n"
+)
+STOP = ["<|im_end|>", "<|endoftext|>"]
+
+
+class NativeBackend(HTTPBackend):
+    """Raw completions: the prompt is byte-identical to the official template, the parse is ours."""
+
+    mode = "native"
+
+    def render(self, request: ModelRequest, thinking: bool) -> str:
+        return render_prompt(request.messages, request.tools or None, enable_thinking=thinking, variant=self.variant)
+
+    async def _attempt(self, request: ModelRequest) -> AsyncIterator[ModelEvent]:
+        started = time.perf_counter()
+        thinking = self.effective_thinking(request.thinking)
+        prompt = self.render(request, thinking)
+        prompt_tokens = await self._count_prompt(prompt)
+        self.check_context(prompt_tokens, request.max_tokens)
+        parser = OutputParser(tools=request.tools or None, tool_format=self.tool_format, thinking=thinking)
+        budget = request.thinking_budget if thinking else None
+        remaining = request.max_tokens
+        if remaining is None and self.max_model_len:
+            remaining = self.max_model_len - prompt_tokens
+        usage = Usage(prompt_tokens=prompt_tokens)
+        text = ""
+        finish = "stop"
+        first_cap = min(budget, remaining) if budget is not None and remaining else (budget or remaining)
+        async for piece, finish, chunk_usage in self._complete(prompt, request, first_cap):
+            text += piece
+            for event in parser.feed(piece):
+                yield event
+            if chunk_usage:
+                usage.prompt_tokens = chunk_usage.get("prompt_tokens", usage.prompt_tokens)
+                usage.completion_tokens = chunk_usage.get("completion_tokens", usage.completion_tokens)
+        if budget is not None and finish == "length" and (remaining is None or budget < remaining):
+            # Qwen's thinking-budget recipe: close the reasoning, then continue the same turn.
+            if "</think>" not in text:
+                text += EARLY_STOP
+                for event in parser.feed(EARLY_STOP):
+                    yield event
+            spent = usage.completion_tokens or count_tokens(text)
+            rest = None if remaining is None else max(remaining - spent, 1)
+            first_completion = usage.completion_tokens
+            async for piece, finish, chunk_usage in self._complete(prompt + text, request, rest):
+                text += piece
+                for event in parser.feed(piece):
+                    yield event
+                if chunk_usage:
+                    usage.completion_tokens = first_completion + chunk_usage.get("completion_tokens", 0)
+        for event in parser.close():
+            yield event
+        if not usage.completion_tokens:
+            usage.completion_tokens = count_tokens(text)
+        if request.previous is not None and request.previous.prompt is not None:
+            measure_reuse(request.previous.prompt, request.previous.raw_text or "", prompt, usage)
+        self.trace("native.step", {"prompt": prompt, "output": text, "finish_reason": finish,
+                                   "duration_s": time.perf_counter() - started})
+        yield StepFinished(
+            StepOutput(parsed=parser.result(), finish_reason=finish, usage=usage, thinking=thinking,
+                       prompt=prompt, raw_text=text)
+        )
+
+    async def _count_prompt(self, prompt: str) -> int:
+        """Prompt tokens: the approximate count, confirmed by the server's tokenizer when it gets close."""
+        approx = count_tokens(prompt)
+        if not self.max_model_len or approx < self.max_model_len * 0.5:
+            return approx
+        exact = await self.endpoint.count_tokens(self.model, prompt)
+        return approx if exact is None else exact
+
+    async def _complete(
+        self, prompt: str, request: ModelRequest, max_tokens: int | None
+    ) -> AsyncIterator[tuple[str, str, dict[str, Any] | None]]:
+        body: dict[str, Any] = {
+            "model": self.model,
+            "prompt": prompt,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+            "skip_special_tokens": False,
+            "stop": STOP,
+            **request.sampling,
+        }
+        if max_tokens is not None:
+            body["max_tokens"] = max_tokens
+        self.trace("request", {"path": "/completions", "body": body})
+        finish = "stop"
+        try:
+            async for chunk in self.endpoint.stream_events("/completions", body):
+                self.trace("chunk", chunk)
+                choices = chunk.get("choices") or []
+                piece = (choices[0].get("text") or "") if choices else ""
+                if choices and choices[0].get("finish_reason"):
+                    finish = choices[0]["finish_reason"]
+                yield piece, finish, chunk.get("usage")
+        except ContextOverflow:
+            raise
+        except Exception as exc:
+            message = str(exc)
+            if "maximum context length" in message or "max_model_len" in message:
+                raise ContextOverflow(
+                    f"{self.model} rejected the prompt as too long: {message}. Shorten the conversation or tool "
+                    "outputs, or serve the model with a larger --max-model-len."
+                ) from exc
+            raise

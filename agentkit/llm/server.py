@@ -1,0 +1,117 @@
+"""Server mode: ``/v1/chat/completions`` with the server's own template, reasoning and tool-call parsers."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from agentkit.llm.backend import HTTPBackend
+from agentkit.llm.types import ModelEvent, ModelRequest, StepFinished, StepOutput, Usage
+from agentkit.qwen3.parser import parse_output
+from agentkit.qwen3.types import (
+    ContentDelta,
+    ParsedOutput,
+    ReasoningDelta,
+    ToolCallArgsDelta,
+    ToolCallComplete,
+    ToolCallInvalid,
+    ToolCallStarted,
+)
+
+
+def _wire_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """History as the server expects it: assistant reasoning under ``reasoning_content`` (what the template reads)."""
+    out = []
+    for message in messages:
+        if message.get("role") == "assistant" and message.get("reasoning") and not message.get("reasoning_content"):
+            message = {**message, "reasoning_content": message["reasoning"]}
+            message.pop("reasoning")
+        out.append(message)
+    return out
+
+
+class ServerBackend(HTTPBackend):
+    """The server renders and parses; we still check every call it returns against the tool schemas."""
+
+    mode = "server"
+
+    async def _attempt(self, request: ModelRequest) -> AsyncIterator[ModelEvent]:
+        started = time.perf_counter()
+        thinking = self.effective_thinking(request.thinking)
+        body: dict[str, Any] = {
+            "model": self.model,
+            "messages": _wire_messages(request.messages),
+            "stream": True,
+            "stream_options": {"include_usage": True},
+            **request.sampling,
+        }
+        if request.tools:
+            body["tools"] = request.tools
+        if self.variant == "hybrid":
+            body["chat_template_kwargs"] = {"enable_thinking": thinking}
+        if request.max_tokens is not None:
+            body["max_tokens"] = request.max_tokens
+        self.trace("request", {"path": "/chat/completions", "body": body})
+        reasoning: list[str] = []
+        content: list[str] = []
+        calls: dict[int, dict[str, str]] = {}
+        finish = "stop"
+        usage = Usage()
+        async for chunk in self.endpoint.stream_events("/chat/completions", body):
+            self.trace("chunk", chunk)
+            if chunk.get("usage"):
+                usage.prompt_tokens = chunk["usage"].get("prompt_tokens", 0)
+                usage.completion_tokens = chunk["usage"].get("completion_tokens", 0)
+            for choice in chunk.get("choices") or []:
+                delta = choice.get("delta") or {}
+                think = delta.get("reasoning_content") or delta.get("reasoning")
+                if think:
+                    reasoning.append(think)
+                    yield ReasoningDelta(think)
+                if delta.get("content"):
+                    content.append(delta["content"])
+                    yield ContentDelta(delta["content"])
+                for fragment in delta.get("tool_calls") or []:
+                    index = fragment.get("index", len(calls))
+                    call = calls.setdefault(index, {"id": "", "name": "", "arguments": ""})
+                    function = fragment.get("function") or {}
+                    if fragment.get("id"):
+                        call["id"] = fragment["id"]
+                    if function.get("name") and not call["name"]:
+                        call["name"] = function["name"]
+                        yield ToolCallStarted(index, call["id"], call["name"])
+                    if function.get("arguments"):
+                        call["arguments"] += function["arguments"]
+                        yield ToolCallArgsDelta(index, function["arguments"])
+                if choice.get("finish_reason"):
+                    finish = choice["finish_reason"]
+        parsed = self._checked(request, "".join(reasoning) or None, "".join(content), calls)
+        for call in parsed.all_calls():
+            yield ToolCallInvalid(call) if hasattr(call, "error") else ToolCallComplete(call)
+        self.trace("server.step", {"finish_reason": finish, "duration_s": time.perf_counter() - started})
+        yield StepFinished(StepOutput(parsed=parsed, finish_reason=finish, usage=usage, thinking=thinking))
+
+    def _checked(
+        self, request: ModelRequest, reasoning: str | None, content: str, calls: dict[int, dict[str, str]]
+    ) -> ParsedOutput:
+        """Validate the server's calls with our parser's policy; recover calls a server left in the content."""
+        tools = request.tools or None
+        if calls:
+            text = "".join(
+                f'<tool_call>\n{{"name": {json.dumps(c["name"])}, "arguments": {c["arguments"] or "{}"}}}\n</tool_call>'
+                for _, c in sorted(calls.items())
+            )
+            parsed = parse_output(text, tools=tools, tool_format="hermes", thinking=False)
+            for call, (_, raw) in zip(parsed.all_calls(), sorted(calls.items())):
+                if raw["id"]:
+                    call.id = raw["id"]
+            parsed.content = content or None
+        elif "<tool_call>" in content or "<function=" in content:
+            # The server's tool parser gave up (vLLM drops every call when one is bad): parse it ourselves.
+            parsed = parse_output(content, tools=tools, tool_format=self.tool_format, thinking=False)
+        else:
+            parsed = ParsedOutput(content=content or None)
+        parsed.reasoning_content = reasoning
+        return parsed
