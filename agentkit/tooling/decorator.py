@@ -12,6 +12,7 @@ import anyio
 import pydantic
 
 from agentkit.tooling.base import ToolContext, ToolResult
+from agentkit.tooling.schema import inline_refs
 
 _PARAM_LINE = re.compile(r"^\s*[:@]?(?:param\s+)?(\w+)\s*(?:\([^)]*\))?\s*:\s*(.+)$")
 
@@ -38,27 +39,6 @@ def _split_docstring(doc: str) -> tuple[str, dict[str, str]]:
         elif not in_args and not params and not stripped.startswith(":"):
             summary.append(stripped)
     return " ".join(s for s in summary if s).strip(), params
-
-
-def _inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
-    """Replace ``$ref`` to ``$defs`` by the definitions themselves: Qwen3 reads a flat schema best."""
-    defs = schema.pop("$defs", {})
-
-    def walk(node: Any, seen: frozenset[str]) -> Any:
-        if isinstance(node, dict):
-            ref = node.get("$ref")
-            if isinstance(ref, str) and ref.startswith("#/$defs/"):
-                key = ref.rsplit("/", 1)[-1]
-                if key in seen or key not in defs:
-                    return {"type": "object"}
-                merged = {**defs[key], **{k: v for k, v in node.items() if k != "$ref"}}
-                return walk(merged, seen | {key})
-            return {k: walk(v, seen) for k, v in node.items()}
-        if isinstance(node, list):
-            return [walk(v, seen) for v in node]
-        return node
-
-    return walk(schema, frozenset())
 
 
 def _strip_titles(node: Any) -> Any:
@@ -91,7 +71,7 @@ class FunctionTool:
             default = param.default if param.default is not param.empty else ...
             fields[pname] = (annotation, pydantic.Field(default, description=param_docs.get(pname)))
         self._model = pydantic.create_model(f"{self.name}_args", **fields)  # type: ignore[call-overload]
-        schema = _strip_titles(_inline_refs(self._model.model_json_schema()))
+        schema = _strip_titles(inline_refs(self._model.model_json_schema()))
         schema.setdefault("properties", {})
         schema.setdefault("required", [])
         self.parameters: dict[str, Any] = {
