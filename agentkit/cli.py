@@ -1,0 +1,141 @@
+"""``python -m agentkit``: run a task, serve a model, or serve an agent over MCP. Imports stay lazy."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+
+def _run_parser(sub: Any) -> None:
+    p = sub.add_parser("run", help="run an agent task described in YAML", description="Run an agent task (task.yaml).")
+    p.add_argument("task", help="path to task.yaml")
+    p.add_argument("--prompt", help="the user prompt (overrides the task's prompt:)")
+    p.add_argument("--json", action="store_true", help="print one JSON object with output, messages, steps, usage")
+    p.add_argument("--trace", metavar="FILE", help="write every request, response and tool event as JSONL")
+    p.add_argument("--yes", action="store_true", help="approve every tool call that asks for approval")
+    p.add_argument("--quiet", action="store_true", help="no live view on stderr")
+    p.add_argument("--keep", action="store_true", help="keep a model server this run launched running")
+
+
+def build_parser(argv: list[str]) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m agentkit",
+        description="agentkit: agents on your own Qwen3 (vLLM/SGLang), native tool-call parsing, MCP.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _run_parser(sub)
+    serve = sub.add_parser("serve", help="plan and launch vLLM/SGLang for a model", description="Serve a model.")
+    mcp = sub.add_parser("mcp", help="serve a task's agent as an MCP server", description="Serve an agent over MCP.")
+    command = argv[0] if argv else None
+    if command == "serve":
+        from agentkit.serving.cli import add_serve_arguments
+
+        add_serve_arguments(serve)
+    if command == "mcp":
+        from agentkit.mcp_serve import add_mcp_arguments
+
+        add_mcp_arguments(mcp)
+    return parser
+
+
+def _terminal_approver(console: Any) -> Any:
+    import anyio
+
+    async def approve(name: str, arguments: dict[str, Any]) -> bool:
+        console.print(f"[bold yellow]Allow {name}({json.dumps(arguments, ensure_ascii=False)[:500]})? [y/N][/] ", end="")
+        answer = await anyio.to_thread.run_sync(sys.stdin.readline)
+        return answer.strip().lower() in ("y", "yes")
+
+    return approve
+
+
+def run_command(args: argparse.Namespace) -> int:
+    import anyio
+
+    from agentkit.config import TaskError, load_task
+
+    try:
+        task = load_task(args.task)
+    except TaskError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    prompt = args.prompt or task.prompt
+    if not prompt:
+        print(f"error: {args.task}: no prompt: add `prompt: ...` to the task or pass --prompt TEXT", file=sys.stderr)
+        return 2
+    from rich.console import Console
+
+    from agentkit.display import LiveView
+    from agentkit.llm.errors import LLMError
+    from agentkit.runtime import open_agent
+
+    console = Console(stderr=True, highlight=False, soft_wrap=True)
+    view = None if args.quiet else LiveView(console)
+    notices: list[str] = []
+
+    def notice(line: str) -> None:
+        notices.append(line)
+        if view:
+            view.notice(line)
+        else:
+            print(line, file=sys.stderr)
+
+    approve: Any = None
+    if args.yes:
+        approve = lambda name, arguments: True  # noqa: E731
+    elif sys.stdin.isatty():
+        approve = _terminal_approver(console)
+    tracer = None
+    if args.trace:
+        from agentkit.trace import Tracer
+
+        tracer = Tracer(args.trace)
+
+    async def main() -> Any:
+        async with open_agent(task, approve=approve, tracer=tracer, allow_simulation=True, notice=notice,
+                              keep_server=args.keep) as agent:
+            return await agent.run(prompt, on_event=view)
+
+    try:
+        result = anyio.run(main)
+    except KeyboardInterrupt:
+        print("\ninterrupted: every tool and server this run started has been stopped", file=sys.stderr)
+        return 130
+    except LLMError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except TaskError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        if tracer:
+            tracer.close()
+    if args.json:
+        payload = result.to_json()
+        payload["simulated"] = any(line.startswith("SIMULATION") for line in notices)
+        print(json.dumps(payload, ensure_ascii=False))
+    else:
+        print(result.output)
+    if result.status != "completed" and view is None:
+        print(f"error: {result.error}", file=sys.stderr)
+    return 0 if result.status == "completed" else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(argv)
+    args = parser.parse_args(argv)
+    if args.command == "run":
+        return run_command(args)
+    if args.command == "serve":
+        from agentkit.serving.cli import serve_main
+
+        return serve_main(args)
+    if args.command == "mcp":
+        from agentkit.mcp_serve import mcp_main
+
+        return mcp_main(args)
+    parser.print_help()
+    return 0
