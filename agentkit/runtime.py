@@ -131,6 +131,7 @@ async def open_agent(
     notice: Notice | None = None,
     elicitation_handler: Callable[..., Any] | None = None,
     keep_server: bool = False,
+    extra_tools: list[Any] = (),
 ) -> AsyncIterator[Agent]:
     """An ``Agent`` for a loaded task, with its model endpoint and tool servers up; all closed on exit."""
     from agentkit.config import resolve_tools
@@ -141,6 +142,7 @@ async def open_agent(
             open_llm(task, tracer=tracer, allow_simulation=allow_simulation, notice=notice, keep=keep_server)
         )
         tools, policies = resolve_tools(task)
+        tools = [*tools, *extra_tools]
         providers = []
         if task.mcp_servers:
             from agentkit.mcp import providers_from_config

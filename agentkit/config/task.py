@@ -1,0 +1,224 @@
+"""The task schema: what a task.yaml (or the Assistant's config dict) may say, validated with pydantic."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+
+from agentkit.config.yaml_source import Locations
+
+Thinking = Literal["auto", "on", "off"]
+_APPROVALS = ("allow", "ask", "deny")
+_MCP_KEYS = ("mcp_servers", "mcpServers", "servers")
+
+
+def _on_off(value: Any) -> Any:
+    """YAML reads unquoted ``on``/``off``/``true``/``false`` as booleans: take them as on/off."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return value
+
+
+class ModelConfig(BaseModel):
+    """Which model to talk to and how: an endpoint, or a model agentkit serves (or runs in-process)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    endpoint: str | None = None
+    """An OpenAI-compatible base URL, e.g. ``http://localhost:8000/v1``."""
+    name: str | None = None
+    """The served model name (or a Hugging Face name when agentkit launches the server)."""
+    mode: Literal["native", "server"] = "native"
+    path: str | None = None
+    """A local model folder (relative paths are taken from the task file's folder)."""
+    api_key: str | None = None
+    engine: Literal["vllm", "sglang", "transformers"] | None = None
+    variant: Literal["hybrid", "thinking-2507", "instruct-2507", "coder"] | None = None
+    """``None``: detected from the model name."""
+    max_tokens: int | None = Field(None, ge=1)
+    timeout: float = Field(600.0, gt=0)
+    """Seconds one request may take."""
+    temperature: float | None = Field(None, ge=0)
+    top_p: float | None = Field(None, gt=0, le=1)
+    top_k: int | None = None
+    min_p: float | None = Field(None, ge=0, le=1)
+    presence_penalty: float | None = Field(None, ge=-2, le=2)
+    gpus: list[int] | None = None
+    """GPU indices for a server agentkit launches: ``[0, 1]`` or ``"0,1"``."""
+    port: int | None = Field(None, ge=1, le=65535)
+    max_model_len: int | None = Field(None, ge=1)
+
+    @field_validator("endpoint")
+    @classmethod
+    def _endpoint_is_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError(f"expected an http:// or https:// URL such as http://{value or 'localhost:8000'}/v1")
+        return value
+
+    @field_validator("gpus", mode="before")
+    @classmethod
+    def _gpu_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                return [int(part) for part in value.replace(" ", "").split(",") if part]
+            except ValueError:
+                raise ValueError('expected GPU indices, e.g. [0, 1] or "0,1"') from None
+        if isinstance(value, int) and not isinstance(value, bool):
+            raise ValueError(f"expected a list of GPU indices: write [{value}] for GPU {value} alone")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ModelConfig:
+        if self.endpoint and self.engine:
+            raise ValueError(
+                f"`engine: {self.engine}` starts a model here, but `endpoint` points at a running server; "
+                "remove one of them"
+            )
+        if self.engine == "transformers" and not (self.path or self.name):
+            raise ValueError("`engine: transformers` needs `path` (a local model folder) or `name`")
+        return self
+
+    def sampling(self) -> dict[str, Any]:
+        """The sampling settings the task overrides (the rest come from the model card's defaults)."""
+        keys = ("temperature", "top_p", "top_k", "min_p", "presence_penalty")
+        return {k: getattr(self, k) for k in keys if getattr(self, k) is not None}
+
+
+class ToolEntry(BaseModel):
+    """One ``tools:`` entry: a built-in name or ``module:function``, with its policy and options.
+
+    Written as a plain string, or as a mapping with ``name`` (or ``use``) plus ``approval``,
+    ``thinking``, ``timeout``, ``description`` and tool-specific options. The Assistant may also put a
+    tool object or function here (``{"tool": obj}`` or the object itself).
+    """
+
+    model_config = ConfigDict(extra="allow", arbitrary_types_allowed=True)
+
+    ref: str | None = None
+    """A built-in tool name (``web_search``) or ``module:function`` / ``module:attribute``."""
+    tool: Any = None
+    """A tool object or function given directly (Python callers only)."""
+    approval: Literal["allow", "ask", "deny"] | None = None
+    thinking: Literal["on", "off"] | None = None
+    timeout: float | None = Field(None, gt=0)
+    description: str | None = None
+    """Replaces the description the model sees."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shape(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return {"ref": value}
+        if isinstance(value, dict):
+            value = dict(value)
+            names = [k for k in ("name", "use", "ref") if k in value]
+            if len(names) > 1:
+                raise ValueError(f"give the tool once: both {names[0]!r} and {names[1]!r} are set")
+            if names:
+                value["ref"] = value.pop(names[0])
+            elif "tool" not in value:
+                raise ValueError(
+                    "a tool mapping needs `name:` (a built-in tool or module:function), e.g. {name: web_search}"
+                )
+            if "thinking" in value:
+                value["thinking"] = _on_off(value["thinking"])
+            return value
+        if value is not None and (callable(value) or hasattr(value, "call")):
+            return {"tool": value}
+        raise ValueError(
+            "a tool entry is a built-in name like `web_search`, `module:function`, or a mapping such as "
+            "{name: web_search, approval: ask}"
+        )
+
+    @field_validator("ref")
+    @classmethod
+    def _ref_text(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("the tool name is empty")
+        return value.strip() if value else value
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """Tool-specific settings (everything but the keys above)."""
+        return dict(self.model_extra or {})
+
+    @property
+    def label(self) -> str:
+        return self.ref or getattr(self.tool, "name", None) or getattr(self.tool, "__name__", repr(self.tool))
+
+
+class TaskConfig(BaseModel):
+    """A whole task: the model, how to think, the tools and MCP servers, and the prompt."""
+
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    thinking: Thinking = "auto"
+    thinking_budget: int | None = Field(None, ge=1)
+    max_steps: int = Field(10, ge=1)
+    system: str | None = None
+    prompt: str | None = None
+    tools: list[ToolEntry] = Field(default_factory=list)
+    mcp_servers: dict[str, Any] = Field(default_factory=dict)
+    """Server name -> ``agentkit.mcp.config.ServerConfig`` (enabled servers only)."""
+    tool_timeout: float = Field(60.0, gt=0)
+    max_tool_output: int = Field(20000, ge=100)
+    """Characters of one tool result the model sees; longer output is cut with a note."""
+    parallel_tools: int = Field(8, ge=1)
+    base_dir: Path = Field(default_factory=Path.cwd)
+    """The task file's folder: relative paths and ``module:function`` tools are found from here."""
+
+    _locations: Locations = PrivateAttr(default_factory=lambda: Locations("<config>"))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _aliases(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        given = [k for k in _MCP_KEYS if k in value]
+        if len(given) > 1:
+            raise ValueError(f"MCP servers are given twice, as {given[0]!r} and {given[1]!r}; keep one")
+        value = dict(value)
+        if given and given[0] != "mcp_servers":
+            value["mcp_servers"] = value.pop(given[0])
+        if "thinking" in value:
+            value["thinking"] = _on_off(value["thinking"])
+        return value
+
+    @field_validator("model", mode="before")
+    @classmethod
+    def _model_shape(cls, value: Any) -> Any:
+        if value is None:
+            return {}
+        if isinstance(value, str):
+            kind = "endpoint" if value.startswith(("http://", "https://")) else "name"
+            return {kind: value}
+        return value
+
+    @field_validator("tools", mode="before")
+    @classmethod
+    def _tools_list(cls, value: Any) -> Any:
+        if value is None:
+            return []
+        if isinstance(value, str | dict):
+            raise ValueError("expected a list of tools, one per line starting with '- '")
+        return value
+
+    @field_validator("mcp_servers", mode="before")
+    @classmethod
+    def _servers_mapping(cls, value: Any) -> Any:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise ValueError("expected a mapping of server name to settings ({name: {command: ..., args: [...]}})")
+        return value
+
+    @property
+    def locations(self) -> Locations:
+        return self._locations
+
+    def where(self, *path: str | int) -> str:
+        """``file:line:col`` of a part of this task, for messages (``<config>`` when not from a file)."""
+        return self._locations.where(path)

@@ -1,0 +1,43 @@
+"""Qwen-Agent interop: its tool objects behind agentkit's tool interface."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import anyio
+
+from agentkit.tooling.base import ToolContext, ToolResult
+from agentkit.tooling.decorator import to_tool_result
+
+
+def _schema(parameters: Any) -> dict[str, Any]:
+    """Qwen-Agent parameters (a JSON schema, or its older list of ``{name, type, description, required}``)."""
+    if isinstance(parameters, dict):
+        return parameters
+    properties: dict[str, Any] = {}
+    required: list[str] = []
+    for p in parameters or []:
+        prop = {k: v for k, v in p.items() if k not in ("name", "required")}
+        properties[p["name"]] = prop
+        if p.get("required"):
+            required.append(p["name"])
+    return {"type": "object", "properties": properties, "required": required}
+
+
+class QwenAgentTool:
+    """Wraps a Qwen-Agent ``BaseTool`` (``call(params: str, **kwargs)``, sync) as an agentkit Tool."""
+
+    def __init__(self, tool: Any):
+        self.tool = tool
+        self.name: str = tool.name
+        self.description: str = getattr(tool, "description", "") or ""
+        self.parameters: dict[str, Any] = _schema(getattr(tool, "parameters", {}))
+
+    async def call(self, arguments: dict[str, Any], ctx: ToolContext) -> ToolResult:
+        params = json.dumps(arguments, ensure_ascii=False)
+        value = await anyio.to_thread.run_sync(lambda: self.tool.call(params))
+        if isinstance(value, list):  # Qwen-Agent's list of ContentItem
+            texts = [getattr(item, "text", None) or (item.get("text") if isinstance(item, dict) else None) for item in value]
+            return ToolResult("\n".join(t for t in texts if t))
+        return to_tool_result(value)
