@@ -11,14 +11,14 @@ from __future__ import annotations
 import json
 import queue
 import threading
-from contextlib import aclosing
 from collections.abc import AsyncIterator, Iterator
+from contextlib import aclosing
 from pathlib import Path
 from typing import Any
 
 from agentkit.agent.events import StepStarted, ToolFinished, ToolRunning
-from agentkit.qwen3.types import ContentDelta, ReasoningDelta
 from agentkit.llm.types import StreamRestarted
+from agentkit.qwen3.types import ContentDelta, ReasoningDelta
 
 
 class Message(dict):
@@ -207,8 +207,8 @@ class Assistant:
 
     async def arun_nonstream(self, messages: list[Any], **kwargs: Any) -> Responses:
         last = Responses()
-        async for last in self.arun(messages, **kwargs):
-            pass
+        async for snapshot in self.arun(messages, **kwargs):
+            last = snapshot
         return last
 
     async def _stream(self, agent: Any, messages: list[Any]) -> AsyncIterator[Responses]:
@@ -327,6 +327,6 @@ class Assistant:
 
     def run_nonstream(self, messages: list[Any], **kwargs: Any) -> Responses:
         last = Responses()
-        for last in self.run(messages, **kwargs):
-            pass
+        for snapshot in self.run(messages, **kwargs):
+            last = snapshot
         return last

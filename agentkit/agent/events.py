@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 from agentkit.agent.records import RunResult, StepRecord
 from agentkit.llm.types import ModelEvent
@@ -53,4 +53,4 @@ class RunFinished:
     result: RunResult
 
 
-AgentEvent = Union[ModelEvent, StepStarted, ToolRunning, ToolProgress, ToolFinished, StepEnded, RunFinished]
+AgentEvent = ModelEvent | StepStarted | ToolRunning | ToolProgress | ToolFinished | StepEnded | RunFinished

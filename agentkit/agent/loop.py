@@ -11,7 +11,15 @@ from typing import Any
 
 import anyio
 
-from agentkit.agent.events import AgentEvent, RunFinished, StepEnded, StepStarted, ToolFinished, ToolProgress, ToolRunning
+from agentkit.agent.events import (
+    AgentEvent,
+    RunFinished,
+    StepEnded,
+    StepStarted,
+    ToolFinished,
+    ToolProgress,
+    ToolRunning,
+)
 from agentkit.agent.records import RunResult, Status, StepRecord, ToolCallRecord
 from agentkit.agent.thinking import ThinkingMode, step_thinks
 from agentkit.llm.errors import LLMError
@@ -37,7 +45,7 @@ _DEFAULT_POLICY = ToolPolicy()
 def _emitter(on_event: EventHandler | None) -> Callable[[AgentEvent], Awaitable[None]] | None:
     if on_event is None:
         return None
-    if inspect.iscoroutinefunction(on_event) or inspect.iscoroutinefunction(getattr(on_event, "__call__", None)):
+    if inspect.iscoroutinefunction(on_event) or inspect.iscoroutinefunction(type(on_event).__call__):
         return on_event  # type: ignore[return-value]
 
     async def emit(event: AgentEvent) -> None:

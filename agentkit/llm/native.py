@@ -44,7 +44,7 @@ class NativeBackend(HTTPBackend):
         text = ""
         finish = "stop"
         first_cap = min(budget, remaining) if budget is not None and remaining else (budget or remaining)
-        async for piece, finish, chunk_usage in self._complete(prompt, request, first_cap):
+        async for piece, finish, chunk_usage in self._complete(prompt, request, first_cap):  # noqa: B007 - the last finish counts
             text += piece
             for event in parser.feed(piece):
                 yield event
@@ -60,7 +60,7 @@ class NativeBackend(HTTPBackend):
             spent = usage.completion_tokens or count_tokens(text)
             rest = None if remaining is None else max(remaining - spent, 1)
             first_completion = usage.completion_tokens
-            async for piece, finish, chunk_usage in self._complete(prompt + text, request, rest):
+            async for piece, finish, chunk_usage in self._complete(prompt + text, request, rest):  # noqa: B007 - the last finish counts
                 text += piece
                 for event in parser.feed(piece):
                     yield event

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any, Protocol, Union
+from typing import Any, Protocol
 
 from agentkit.qwen3.types import ParsedOutput, ParseEvent
 
@@ -91,7 +91,7 @@ class StepFinished:
     output: StepOutput
 
 
-ModelEvent = Union[ParseEvent, Retrying, StreamRestarted, StepFinished]
+ModelEvent = ParseEvent | Retrying | StreamRestarted | StepFinished
 
 
 class LLM(Protocol):

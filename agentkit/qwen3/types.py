@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 
 @dataclass(slots=True)
@@ -94,4 +94,4 @@ class ToolCallInvalid:
     call: InvalidToolCall
 
 
-ParseEvent = Union[ReasoningDelta, ContentDelta, ToolCallStarted, ToolCallArgsDelta, ToolCallComplete, ToolCallInvalid]
+ParseEvent = ReasoningDelta | ContentDelta | ToolCallStarted | ToolCallArgsDelta | ToolCallComplete | ToolCallInvalid
