@@ -20,7 +20,14 @@ from typing import Any
 
 from agentkit.testing.validation import ScriptError, check_keys
 
-_KEYS = ("status", "retry_after", "cut_after_chars", "length_after_tokens", "first_byte_delay_s", "chunk_delay_s")
+_KEYS = (
+    "status",
+    "retry_after",
+    "cut_after_chars",
+    "length_after_tokens",
+    "first_byte_delay_s",
+    "chunk_delay_s",
+)
 _ALLOWED = (*_KEYS, "times", "path")
 _DELAYS = ("first_byte_delay_s", "chunk_delay_s")
 
@@ -108,7 +115,9 @@ def _fault(item: Any, where: str) -> Fault:
     elif isinstance(times, bool) or not isinstance(times, int) or times < 1:
         raise ScriptError(f"{where}: times must be an integer >= 1 or 'always', got {times!r}")
     status = item.get("status")
-    if status is not None and (isinstance(status, bool) or not isinstance(status, int) or not 400 <= status <= 599):
+    if status is not None and (
+        isinstance(status, bool) or not isinstance(status, int) or not 400 <= status <= 599
+    ):
         raise ScriptError(f"{where}: status must be an HTTP error code (400..599), got {status!r}")
     fault = Fault(status=status, times=times, path=item.get("path"))
     for key in ("cut_after_chars", "length_after_tokens"):
@@ -118,7 +127,9 @@ def _fault(item: Any, where: str) -> Fault:
         setattr(fault, key, value)
     for key in ("retry_after", "first_byte_delay_s", "chunk_delay_s"):
         value = item.get(key)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0):
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0
+        ):
             raise ScriptError(f"{where}: {key} must be a number of seconds >= 0, got {value!r}")
         if value is not None:
             setattr(fault, key, float(value))

@@ -92,7 +92,9 @@ def generation_suffix(variant: str, thinking: bool) -> str:
 
 
 def _hermes_call(call: ScriptedCall) -> str:
-    args = call.arguments if isinstance(call.arguments, str) else json.dumps(call.arguments, ensure_ascii=False)
+    args = (
+        call.arguments if isinstance(call.arguments, str) else json.dumps(call.arguments, ensure_ascii=False)
+    )
     return f'<tool_call>\n{{"name": {json.dumps(call.name, ensure_ascii=False)}, "arguments": {args}}}\n</tool_call>'
 
 
@@ -128,17 +130,24 @@ def render_turn(reply: Reply, variant: str, thinking: bool) -> str:
     return f"<think>\n{think}\n</think>\n\n{answer}" if think else EMPTY_THINK + answer
 
 
+def prompt_thinks(variant: str, partial: str) -> bool:
+    """Whether the model thinks after a prompt whose open assistant turn holds ``partial``."""
+    return variant in ("hybrid", "thinking-2507") and not partial.startswith(EMPTY_THINK.rstrip("\n"))
+
+
 def output_for(reply: Reply, variant: str, partial: str) -> str:
     """The text the model generates after a prompt whose open assistant turn already holds ``partial``.
 
     A prompt ending in the empty think block gets no reasoning; a partial turn the reply extends
     (``<think>\\n`` of Thinking-2507) is continued; a partial turn with a forced ``</think>`` (a thinking
-    budget) gets the answer only. ``raw`` replies are served exactly.
+    budget) gets the answer only. ``raw`` replies are served exactly (after a forced ``</think>``, their
+    part after ``</think>``).
     """
     if reply.raw is not None:
-        return reply.raw
-    thinking = not partial.startswith(EMPTY_THINK.rstrip("\n"))
-    turn = render_turn(reply, variant, thinking)
+        if partial in ("", "<think>\n", EMPTY_THINK) or "</think>" not in partial:
+            return reply.raw
+        return reply.raw.split("</think>", 1)[1].lstrip("\n") if "</think>" in reply.raw else reply.raw
+    turn = render_turn(reply, variant, prompt_thinks(variant, partial))
     if turn.startswith(partial):
         return turn[len(partial) :]
     if "</think>" in partial:

@@ -122,13 +122,17 @@ def load_script(source: Script | dict[str, Any] | list[Any] | str | Path) -> Scr
     if isinstance(source, (str, Path)):
         path = Path(source)
         if not path.is_file():
-            raise ScriptError(f"script file {str(path)!r} does not exist; pass the path of a YAML or JSON script")
+            raise ScriptError(
+                f"script file {str(path)!r} does not exist; pass the path of a YAML or JSON script"
+            )
         where = str(path)
         source = _read_file(path)
     if isinstance(source, list):
         source = {"replies": source}
     if not isinstance(source, dict):
-        raise ScriptError(f"{where}: a script is a mapping with a 'replies' list, got {type(source).__name__}")
+        raise ScriptError(
+            f"{where}: a script is a mapping with a 'replies' list, got {type(source).__name__}"
+        )
     return _build(source, where)
 
 
@@ -171,7 +175,8 @@ def _build(data: dict[str, Any], where: str) -> Script:
     if not isinstance(model, str) or not model:
         raise ScriptError(f"{where}: model must be a non-empty string (the served model name), got {model!r}")
     conversations = [
-        _conversation(conv, f"{where}: conversations[{i}]") for i, conv in enumerate(data.get("conversations") or [])
+        _conversation(conv, f"{where}: conversations[{i}]")
+        for i, conv in enumerate(data.get("conversations") or [])
     ]
     if "replies" in data:
         conversations.append(Conversation(replies=_replies(data["replies"], f"{where}: replies")))
@@ -226,7 +231,9 @@ def parse_reply(item: Any, where: str = "reply") -> Reply:
             raise ScriptError(f"{where}: {key} must be a string, got {type(item[key]).__name__}")
     if "raw" in item:
         if len(item) > 1:
-            raise ScriptError(f"{where}: 'raw' is the whole output; drop {sorted(set(item) - {'raw'})} or drop 'raw'")
+            raise ScriptError(
+                f"{where}: 'raw' is the whole output; drop {sorted(set(item) - {'raw'})} or drop 'raw'"
+            )
         return Reply(raw=item["raw"] or "")
     calls = item.get("tool_calls") or []
     if not isinstance(calls, list):

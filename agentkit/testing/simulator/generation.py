@@ -86,4 +86,3 @@ class PrefixCache:
 
     def clear(self) -> None:
         self._entries.clear()
-

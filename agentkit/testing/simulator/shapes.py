@@ -56,13 +56,23 @@ def completion(rid: str, model: str, text: str, finish: str, stop_reason: str | 
     return {**_envelope(rid, "text_completion", model, [choice]), "usage": usage}
 
 
-def completion_chunk(rid: str, model: str, text: str, finish: str | None = None, stop_reason: str | None = None):
+def completion_chunk(
+    rid: str, model: str, text: str, finish: str | None = None, stop_reason: str | None = None
+):
     choice = {"index": 0, "text": text, "logprobs": None, "finish_reason": finish, "stop_reason": stop_reason}
     return _envelope(rid, "text_completion", model, [choice])
 
 
-def chat_completion(rid: str, model: str, message: dict, finish: str, stop_reason: str | None, usage: dict) -> dict:
-    choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": finish, "stop_reason": stop_reason}
+def chat_completion(
+    rid: str, model: str, message: dict, finish: str, stop_reason: str | None, usage: dict
+) -> dict:
+    choice = {
+        "index": 0,
+        "message": message,
+        "logprobs": None,
+        "finish_reason": finish,
+        "stop_reason": stop_reason,
+    }
     return {**_envelope(rid, "chat.completion", model, [choice]), "usage": usage}
 
 
