@@ -45,7 +45,12 @@ async def _answers(endpoint: str) -> bool:
 
 @asynccontextmanager
 async def open_llm(
-    task: Any, *, tracer: Any = None, allow_simulation: bool = False, notice: Notice | None = None, keep: bool = False
+    task: Any,
+    *,
+    tracer: Any = None,
+    allow_simulation: bool = False,
+    notice: Notice | None = None,
+    keep: bool = False,
 ) -> AsyncIterator[LLM]:
     """The model for a task: its endpoint; else a local server (found or launched); else, for the CLI, the
     task's scripted simulation, announced as such."""
@@ -62,14 +67,20 @@ async def open_llm(
         elif await _answers(DEFAULT_ENDPOINT):
             llm = http_llm(model, DEFAULT_ENDPOINT, tracer=tracer)
         else:
-            endpoint = await _local_server(task, stack, allow_simulation=allow_simulation, notice=notice, keep=keep)
-            llm = http_llm(model, endpoint, tracer=tracer)
+            endpoint, served = await _local_server(
+                task, stack, allow_simulation=allow_simulation, notice=notice, keep=keep
+            )
+            llm = http_llm(model.model_copy(update={"name": served}), endpoint, tracer=tracer)
         stack.push_async_callback(llm.aclose)
         yield llm
 
 
-async def _local_server(task: Any, stack: AsyncExitStack, *, allow_simulation: bool, notice: Notice, keep: bool) -> str:
-    """Launch a server for the task's model, or fall back to its simulation script (CLI only)."""
+async def _local_server(
+    task: Any, stack: AsyncExitStack, *, allow_simulation: bool, notice: Notice, keep: bool
+) -> tuple[str, str | None]:
+    """Launch a server for the task's model, or fall back to its simulation script (CLI only).
+
+    Returns the endpoint and the served model name (None: ask the server)."""
     model = task.model
     simulation = getattr(task, "simulation", None)
     reason = f"nothing answers at {DEFAULT_ENDPOINT} and the task names no model.endpoint"
@@ -77,8 +88,10 @@ async def _local_server(task: Any, stack: AsyncExitStack, *, allow_simulation: b
         from agentkit.serving import ServingError, ensure_server
 
         try:
-            server = await stack.enter_async_context(ensure_server(_serving_args(model), keep=keep, on_status=notice))
-            return server.base_url
+            server = await stack.enter_async_context(
+                ensure_server(_serving_args(model), keep=keep, on_status=notice)
+            )
+            return server.base_url, server.model
         except ServingError as exc:
             if not (allow_simulation and simulation):
                 raise LLMError(str(exc)) from exc
@@ -92,19 +105,16 @@ async def _local_server(task: Any, stack: AsyncExitStack, *, allow_simulation: b
 
     script = Path(task.base_dir, simulation)
     sim = await stack.enter_async_context(run_simulator(script))
-    notice(f"SIMULATION: {reason}; replaying the scripted outputs of {script.name} on the built-in Qwen3 "
-           "simulator (no model runs; set model.endpoint to use a real one).")
-    return sim.base_url
+    notice(
+        f"SIMULATION: {reason}; replaying the scripted outputs of {script.name} on the built-in Qwen3 "
+        "simulator (no model runs; set model.endpoint to use a real one)."
+    )
+    return sim.base_url, None
 
 
 def _serving_args(model: Any) -> dict[str, Any]:
     keys = ("path", "name", "engine", "gpus", "port", "max_model_len", "api_key")
     return {k: getattr(model, k, None) for k in keys if getattr(model, k, None) is not None}
-
-
-def sampling_overrides(model: Any) -> dict[str, Any]:
-    keys = ("temperature", "top_p", "top_k", "min_p", "presence_penalty")
-    return {k: getattr(model, k) for k in keys if getattr(model, k, None) is not None}
 
 
 def _sampling_handler(llm: LLM) -> Callable[..., Any]:
@@ -151,8 +161,13 @@ async def open_agent(
                 task.mcp_servers,
                 sampling_handler=_sampling_handler(llm),
                 elicitation_handler=elicitation_handler,
-                on_log=(lambda server, level, data: tracer.write("mcp.log", {"server": server, "level": level,
-                                                                              "data": data})) if tracer else None,
+                on_log=(
+                    lambda server, level, data: tracer.write(
+                        "mcp.log", {"server": server, "level": level, "data": data}
+                    )
+                )
+                if tracer
+                else None,
             )
         toolset = await stack.enter_async_context(ToolSet(tools, providers))
         for name, problem in toolset.provider_errors.items():
@@ -168,7 +183,7 @@ async def open_agent(
             tool_timeout=task.tool_timeout,
             max_tool_output=task.max_tool_output,
             parallel_tools=task.parallel_tools,
-            sampling=sampling_overrides(task.model),
+            sampling=task.model.sampling(),
             max_tokens=task.model.max_tokens,
             approve=approve,
         )
