@@ -1,0 +1,557 @@
+"""One MCP server as a ``ToolProvider``: its tools behind the one tool interface.
+
+Each server is owned by one long-lived task that enters and exits the transport and the session (so
+anyio's cancel scopes stay in one task) and restarts the server once if it dies. Tool calls go straight
+to the session from the caller's task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import os
+import shutil
+import tempfile
+from collections.abc import Awaitable, Callable, Mapping
+from contextlib import AsyncExitStack
+from typing import IO, Any
+
+import anyio
+import mcp.types as types
+from mcp.client.session import ClientSession
+from mcp.shared.exceptions import MCPError
+
+from agentkit.mcp.config import ServerConfig, parse_servers
+from agentkit.mcp.names import ToolNames
+from agentkit.mcp.results import to_tool_result
+from agentkit.tooling.base import Tool, ToolContext, ToolResult
+from agentkit.tooling.schema import inline_refs
+
+SamplingHandler = Callable[[list[dict[str, Any]], "str | None", int], Awaitable[str]]
+ElicitationHandler = Callable[[str, dict[str, Any]], Awaitable["dict[str, Any] | None"]]
+LogHandler = Callable[[str, str, Any], None]
+ToolsChanged = Callable[[list[str], list[Tool]], None]
+
+RESTARTS = 1
+CLOSE_TIMEOUT = 10.0
+_STDERR_TAIL_LINES = 12
+
+# The SDK logs transport noise (a junk stdout line, say) through `logging`; with no handler configured,
+# Python would print it on the terminal. Problems reach the user through our own errors instead.
+for _logger in ("mcp", "client"):
+    logging.getLogger(_logger).addHandler(logging.NullHandler())
+
+
+class MCPStartError(RuntimeError):
+    """A server that could not be started, with its name, the reason and its stderr tail."""
+
+
+class MCPTool:
+    """One tool of an MCP server, under the name the model sees."""
+
+    def __init__(self, provider: MCPServerProvider, name: str, spec: Any):
+        self.name = name
+        self.real_name: str = spec.name
+        self.server = provider.name
+        self.description: str = spec.description or spec.title or ""
+        self.parameters: dict[str, Any] = _parameters(spec.input_schema)
+        self.annotations: dict[str, Any] = (
+            spec.annotations.model_dump(exclude_none=True, by_alias=True) if spec.annotations else {}
+        )
+        self._provider = provider
+
+    def __repr__(self) -> str:
+        return f"MCPTool({self.name!r} → {self.server}:{self.real_name})"
+
+    async def call(self, arguments: dict[str, Any], ctx: ToolContext) -> ToolResult:
+        return await self._provider.call_tool(self.real_name, arguments, ctx)
+
+
+class MCPServerProvider:
+    """A ``ToolProvider`` for one MCP server (stdio, SSE or streamable HTTP)."""
+
+    def __init__(
+        self,
+        name: str,
+        config: ServerConfig | Mapping[str, Any],
+        *,
+        sampling_handler: SamplingHandler | None = None,
+        elicitation_handler: ElicitationHandler | None = None,
+        on_log: LogHandler | None = None,
+        on_tools_changed: ToolsChanged | None = None,
+        names: ToolNames | None = None,
+    ):
+        if not isinstance(config, ServerConfig):
+            parsed = parse_servers({name: config})
+            if name not in parsed:
+                raise ValueError(f"MCP server {name!r} is disabled in its config")
+            config = parsed[name]
+        self.name = name
+        self.config = config
+        self.sampling_handler = sampling_handler
+        self.elicitation_handler = elicitation_handler
+        self.on_log = on_log
+        self.on_tools_changed = on_tools_changed
+        """Called with (old names, new tools) when the tool list changes after start: ``ToolSet.replace``."""
+        self.tools: list[MCPTool] = []
+        self._names = names or ToolNames([name])
+        self._listing: list[Any] = []
+        self._started = False
+        self._session: ClientSession | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._scope: anyio.CancelScope | None = None
+        self._state = anyio.Event()
+        self._wake = anyio.Event()
+        self._stopping = False
+        self._up = False
+        self._lost = False
+        self._relist = False
+        self._restarts_left = RESTARTS
+        self._down: str | None = None
+        self._stderr: IO[str] | None = None
+        self._stderr_summary = ""
+        self._junk: list[str] = []
+
+    def __repr__(self) -> str:
+        return f"MCPServerProvider({self.name!r}, {self.config.describe()!r})"
+
+    # ── lifetime ────────────────────────────────────────────────────────────────────────────
+
+    async def start(self) -> list[Tool]:
+        """Start the server, finish the handshake, list its tools. Raises ``MCPStartError``."""
+        if self._task is not None:
+            raise RuntimeError(f"MCP server {self.name!r} is already started")
+        self._task = asyncio.get_running_loop().create_task(self._own(), name=f"mcp-server:{self.name}")
+        try:
+            while self._session is None and self._down is None:
+                await self._state.wait()
+            if self._down is not None:
+                await asyncio.wait({self._task})
+                self._names.withdraw(self.name)
+                raise MCPStartError(self._down)
+            self._names.offer(self.name, [t.name for t in self._listing])
+            await self._names.wait(self.config.start_timeout + 1)
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await self.aclose()
+            raise
+        self._rebuild(notify=False)
+        self._started = True
+        return list(self.tools)
+
+    async def aclose(self) -> None:
+        """Stop the server: its process and the process's children are gone when this returns."""
+        task = self._task
+        self._stopping = True
+        self._wake.set()
+        if self._scope is not None and self._session is None:
+            self._scope.cancel()  # still starting: stop waiting for the handshake
+        if task is None or task.done():
+            return
+        with anyio.CancelScope(shield=True):
+            await asyncio.wait({task}, timeout=CLOSE_TIMEOUT)
+            if not task.done():  # the owner is stuck: cancelling it still runs the transport's shielded kill
+                task.cancel()
+                await asyncio.wait({task}, timeout=CLOSE_TIMEOUT)
+
+    def _changed(self) -> None:
+        """Wake whoever waits for the session to come up or go down for good."""
+        state, self._state = self._state, anyio.Event()
+        state.set()
+
+    async def _own(self) -> None:
+        """The owner task: connect, serve until stopped, restart once if the server goes away."""
+        first = True
+        try:
+            while True:
+                self._lost = self._up = False
+                try:
+                    await self._connection()
+                except Exception as exc:
+                    if not self._up:
+                        self._down = self._explain(exc, first)
+                finally:
+                    self._session = None
+                    self._close_stderr()
+                if self._stopping or self._down is not None:
+                    break
+                if self._restarts_left <= 0:
+                    tail = f" (stderr: {self._stderr_summary})" if self._stderr_summary else ""
+                    self._down = (
+                        f"MCP server {self.name!r} stopped again after a restart{tail}; it stays down"
+                    )
+                    break
+                self._restarts_left -= 1
+                first = False
+                self._log(
+                    "warning", f"server went away (stderr: {self._stderr_summary or 'empty'}); restarting it"
+                )
+        finally:
+            if self._down is None and self._stopping:
+                self._down = f"MCP server {self.name!r} is stopped"
+            self._changed()
+
+    async def _connection(self) -> None:
+        """One connection: open, handshake and list within the start timeout, then serve."""
+        self._junk = []
+        with anyio.CancelScope(deadline=anyio.current_time() + self.config.start_timeout) as scope:
+            self._scope = scope
+            async with AsyncExitStack() as stack:
+                read, write = await self._open_transport(stack)
+                session = await stack.enter_async_context(
+                    ClientSession(
+                        _EndWatch(read, self._on_stream_end),
+                        write,
+                        sampling_callback=self._sampling if self.sampling_handler else None,
+                        elicitation_callback=self._elicitation if self.elicitation_handler else None,
+                        logging_callback=self._logging,
+                        message_handler=self._on_message,
+                        client_info=types.Implementation(name="agentkit", version=_version()),
+                    )
+                )
+                await session.initialize()
+                self._listing = await _list_tools(session)
+                scope.deadline = math.inf
+                self._up = True
+                self._session = session
+                if self._started:
+                    self._rebuild(notify=True)
+                self._changed()
+                await self._serve(session)
+        self._scope = None
+        if scope.cancelled_caught and not self._stopping:
+            raise TimeoutError
+
+    async def _serve(self, session: ClientSession) -> None:
+        while True:
+            if self._stopping or self._lost:
+                return
+            if self._relist:
+                self._relist = False
+                try:
+                    self._listing = await _list_tools(session)
+                except MCPError:
+                    continue  # the connection went away; the flags say so
+                self._rebuild(notify=True)
+                continue
+            self._wake = anyio.Event()
+            await self._wake.wait()
+
+    async def _open_transport(self, stack: AsyncExitStack) -> tuple[Any, Any]:
+        config = self.config
+        if config.transport == "stdio":
+            from mcp.client.stdio import StdioServerParameters, stdio_client
+
+            command = config.command or ""
+            if os.sep not in command and shutil.which(command) is None:
+                raise FileNotFoundError(command)
+            self._stderr = tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace")
+            params = StdioServerParameters(
+                command=command, args=list(config.args), env={**os.environ, **config.env}, cwd=config.cwd
+            )
+            return await stack.enter_async_context(stdio_client(params, errlog=self._stderr))
+        from mcp.shared._httpx_utils import create_mcp_http_client
+
+        if config.transport == "sse":
+            from mcp.client.sse import sse_client
+
+            return await stack.enter_async_context(
+                sse_client(config.url or "", headers=config.headers or None, timeout=config.start_timeout)
+            )
+        from mcp.client.streamable_http import streamable_http_client
+
+        client = await stack.enter_async_context(create_mcp_http_client(headers=config.headers or None))
+        return await stack.enter_async_context(streamable_http_client(config.url or "", http_client=client))
+
+    # ── tools ───────────────────────────────────────────────────────────────────────────────
+
+    def _rebuild(self, *, notify: bool) -> None:
+        old = [t.name for t in self.tools]
+        given = self._names.assign(self.name, [t.name for t in self._listing])
+        by_real = {spec.name: spec for spec in self._listing}
+        self.tools = [MCPTool(self, exposed, by_real[real]) for exposed, real in given.items()]
+        if notify and self.on_tools_changed is not None:
+            self.on_tools_changed(old, list(self.tools))
+
+    async def call_tool(self, real_name: str, arguments: dict[str, Any], ctx: ToolContext) -> ToolResult:
+        """Call a tool by its real name. Every failure is an error result, never an exception."""
+        session = self._session if not self._lost else None
+        if session is None:
+            session = await self._wait_for_session()
+        if session is None:
+            return ToolResult.error(self._down or f"MCP server {self.name!r} is stopped")
+        progress = _progress_forwarder(ctx) if ctx.progress is not None else None
+        try:
+            result = await session.call_tool(
+                real_name,
+                arguments,
+                read_timeout_seconds=self.config.call_timeout,
+                progress_callback=progress,
+            )
+        except MCPError as exc:
+            return ToolResult.error(self._call_error(real_name, exc))
+        except Exception as exc:  # a malformed result, a transport failure: the model gets the reason
+            return ToolResult.error(f"Calling {real_name!r} on MCP server {self.name!r} failed: {_leaf(exc)}")
+        return to_tool_result(result, self.config.max_output_chars)
+
+    async def _wait_for_session(self) -> ClientSession | None:
+        """While the server restarts, wait for it (at most its start timeout)."""
+        with anyio.move_on_after(self.config.start_timeout + 1):
+            while self._task is not None and (self._session is None or self._lost) and self._down is None:
+                await self._state.wait()
+        return self._session if not self._lost else None
+
+    def _call_error(self, real_name: str, exc: MCPError) -> str:
+        if exc.error.code == types.CONNECTION_CLOSED or self._lost:
+            tail = self._stderr_summary or self._read_stderr_tail()
+            then = (
+                "agentkit is restarting it once; call the tool again"
+                if self._restarts_left > 0
+                else "it was already restarted once and stays down"
+            )
+            return (
+                f"MCP server {self.name!r} stopped during the call to {real_name!r}"
+                + (f" (stderr: {tail})" if tail else "")
+                + f"; {then}."
+            )
+        if exc.error.code == types.REQUEST_TIMEOUT:
+            return (
+                f"{real_name!r} on MCP server {self.name!r} did not finish within "
+                f"{self.config.call_timeout:g} s (call_timeout) and was cancelled."
+            )
+        return f"MCP server {self.name!r} refused the call to {real_name!r}: {exc.error.message}"
+
+    # ── what the server sends ───────────────────────────────────────────────────────────────
+
+    def _on_stream_end(self) -> None:
+        if not self._stopping:
+            self._lost = True
+            self._stderr_summary = self._read_stderr_tail()
+            self._wake.set()
+
+    async def _on_message(self, message: Any) -> None:
+        if isinstance(message, Exception):
+            if len(self._junk) < 3:
+                self._junk.append(_junk_line(message))
+            self._log("error", f"transport: {_leaf(message)}")
+        elif isinstance(message, types.ToolListChangedNotification):
+            self._relist = True
+            self._wake.set()
+
+    async def _logging(self, params: types.LoggingMessageNotificationParams) -> None:
+        self._log(
+            params.level,
+            params.data if params.logger is None else {"logger": params.logger, "data": params.data},
+        )
+
+    def _log(self, level: str, data: Any) -> None:
+        if self.on_log is not None:
+            self.on_log(self.name, level, data)
+
+    async def _sampling(self, context: Any, params: types.CreateMessageRequestParams) -> Any:
+        assert self.sampling_handler is not None
+        messages = [{"role": m.role, "content": _sampling_text(m.content)} for m in params.messages]
+        try:
+            text = await self.sampling_handler(messages, params.system_prompt, params.max_tokens)
+        except Exception as exc:
+            return types.ErrorData(
+                code=types.INTERNAL_ERROR, message=f"agentkit could not sample: {_leaf(exc)}"
+            )
+        return types.CreateMessageResult(
+            role="assistant",
+            content=types.TextContent(type="text", text=text),
+            model="agentkit",
+            stop_reason="endTurn",
+        )
+
+    async def _elicitation(self, context: Any, params: Any) -> Any:
+        assert self.elicitation_handler is not None
+        message = params.message
+        schema: dict[str, Any] = {}
+        if isinstance(params, types.ElicitRequestURLParams):
+            message = f"{message}\nOpen this address to continue: {params.url}"
+        else:
+            schema = params.requested_schema.model_dump(mode="json", by_alias=True, exclude_none=True)
+        try:
+            answer = await self.elicitation_handler(message, schema)
+        except Exception as exc:
+            return types.ErrorData(
+                code=types.INTERNAL_ERROR, message=f"agentkit could not ask the user: {_leaf(exc)}"
+            )
+        if answer is None:
+            return types.ElicitResult(action="decline")
+        return types.ElicitResult(action="accept", content=answer or None)
+
+    # ── failure reports ─────────────────────────────────────────────────────────────────────
+
+    def _explain(self, exc: BaseException, first: bool) -> str:
+        leaf = _leaf(exc)
+        what = f"MCP server {self.name!r} ({self.config.describe()})"
+        if isinstance(leaf, FileNotFoundError) and self.config.transport == "stdio":
+            reason = f"command {self.config.command!r} was not found; install it or fix `command`"
+        elif isinstance(leaf, TimeoutError):
+            reason = (
+                f"did not finish the MCP handshake within {self.config.start_timeout:g} s; "
+                "raise its `timeout:` if it is slow to start"
+            )
+        elif isinstance(leaf, MCPError) and leaf.error.code == types.CONNECTION_CLOSED:
+            reason = "exited before finishing the MCP handshake" if first else "went away while restarting"
+        else:
+            reason = f"{type(leaf).__name__}: {leaf}"
+        if self._junk:
+            reason += f"; it wrote non-MCP output on stdout: {self._junk[0]!r}"
+        tail = self._read_stderr_tail() or self._stderr_summary
+        if tail:
+            reason += f"; stderr: {tail}"
+        return f"{what} failed to start: {reason}" if first else f"{what} could not be restarted: {reason}"
+
+    def _read_stderr_tail(self) -> str:
+        stream = self._stderr
+        if stream is None or stream.closed:
+            return ""
+        try:
+            stream.flush()
+            size = stream.seek(0, os.SEEK_END)
+            stream.seek(max(0, size - 4000))
+            lines = [line.rstrip() for line in stream.read().splitlines() if line.strip()]
+        except (OSError, ValueError):
+            return ""
+        return " | ".join(lines[-_STDERR_TAIL_LINES:])[-1500:]
+
+    def _close_stderr(self) -> None:
+        if self._stderr is not None:
+            self._stderr.close()
+            self._stderr = None
+
+
+def providers_from_config(
+    raw: Mapping[str, Any] | None,
+    *,
+    sampling_handler: SamplingHandler | None = None,
+    elicitation_handler: ElicitationHandler | None = None,
+    on_log: LogHandler | None = None,
+    on_tools_changed: ToolsChanged | None = None,
+    reserved_names: Any = (),
+    base_dir: Any = None,
+) -> list[MCPServerProvider]:
+    """One provider per enabled server of a config, sharing one naming scope.
+
+    ``reserved_names``: names already taken (in-process tools); an MCP tool with such a name is prefixed.
+    """
+    configs = parse_servers(raw, base_dir=base_dir)
+    names = ToolNames(list(configs), reserved=reserved_names)
+    return [
+        MCPServerProvider(
+            name,
+            config,
+            sampling_handler=sampling_handler,
+            elicitation_handler=elicitation_handler,
+            on_log=on_log,
+            on_tools_changed=on_tools_changed,
+            names=names,
+        )
+        for name, config in configs.items()
+    ]
+
+
+class _EndWatch:
+    """A transport read stream that reports when the server closed it."""
+
+    def __init__(self, stream: Any, on_end: Callable[[], None]):
+        self._stream = stream
+        self._on_end = on_end
+
+    @property
+    def last_context(self) -> Any:
+        return getattr(self._stream, "last_context", None)
+
+    async def __aenter__(self) -> _EndWatch:
+        await self._stream.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc: Any) -> Any:
+        return await self._stream.__aexit__(*exc)
+
+    def __aiter__(self) -> _EndWatch:
+        return self
+
+    async def __anext__(self) -> Any:
+        try:
+            return await self._stream.__anext__()
+        except StopAsyncIteration:
+            self._on_end()
+            raise
+
+    async def receive(self) -> Any:
+        try:
+            return await self._stream.receive()
+        except anyio.EndOfStream:
+            self._on_end()
+            raise
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
+
+    def close(self) -> None:
+        self._stream.close()
+
+
+async def _list_tools(session: ClientSession) -> list[Any]:
+    """Every tool, following pagination."""
+    tools: list[Any] = []
+    cursor: str | None = None
+    for _ in range(100):
+        params = types.PaginatedRequestParams(cursor=cursor) if cursor else None
+        page = await session.list_tools(params=params)
+        tools.extend(page.tools)
+        cursor = page.next_cursor
+        if not cursor:
+            break
+    return tools
+
+
+def _parameters(schema: dict[str, Any] | None) -> dict[str, Any]:
+    """The tool's input schema, ``$ref``s inlined, always an object with ``properties``."""
+    flat = inline_refs(schema or {})
+    flat["type"] = "object"
+    flat.setdefault("properties", {})
+    return flat
+
+
+def _progress_forwarder(ctx: ToolContext) -> Callable[[float, float | None, str | None], Awaitable[None]]:
+    async def forward(progress: float, total: float | None, message: str | None) -> None:
+        await ctx.report_progress(progress, total, message)
+
+    return forward
+
+
+def _sampling_text(content: Any) -> str:
+    blocks = content if isinstance(content, list) else [content]
+    return "\n".join(getattr(b, "text", None) or f"[{getattr(b, 'type', 'content')}]" for b in blocks)
+
+
+def _leaf(exc: BaseException) -> BaseException:
+    """The first real exception inside (nested) exception groups."""
+    while isinstance(getattr(exc, "exceptions", None), tuple) and exc.exceptions:  # type: ignore[attr-defined]
+        exc = exc.exceptions[0]  # type: ignore[attr-defined]
+    return exc
+
+
+def _junk_line(exc: Exception) -> str:
+    """The offending stdout text from the SDK's parse error, or the error itself."""
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        try:
+            value = errors()[0].get("input")
+            if isinstance(value, str | bytes):
+                return str(value)[:200]
+        except (IndexError, TypeError, AttributeError):
+            pass
+    return str(exc)[:200]
+
+
+def _version() -> str:
+    from agentkit import __version__
+
+    return __version__
