@@ -15,7 +15,10 @@ from agentkit.config.yaml_source import Locations, Path_, YAMLProblem, dotted, r
 
 TASK_FILE_NAMES = ("task.yaml", "task.yml")
 _FIELD_ALIASES: dict[str, tuple[str, ...]] = {"mcp_servers": _MCP_KEYS, "ref": ("name", "use", "ref")}
-_SCOPES: dict[Path_, tuple[str, type[pydantic.BaseModel]]] = {(): ("the task", TaskConfig), ("model",): ("model", ModelConfig)}
+_SCOPES: dict[Path_, tuple[str, type[pydantic.BaseModel]]] = {
+    (): ("the task", TaskConfig),
+    ("model",): ("model", ModelConfig),
+}
 _KIND = {
     "int_parsing": "expected a whole number",
     "int_type": "expected a whole number",
@@ -44,9 +47,13 @@ def load_task(path: str | Path) -> TaskConfig:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise TaskError(f"{shown}: no such file; check the path (relative paths start at {Path.cwd()})") from None
+        raise TaskError(
+            f"{shown}: no such file; check the path (relative paths start at {Path.cwd()})"
+        ) from None
     except UnicodeDecodeError as exc:
-        raise TaskError(f"{shown}: not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8") from None
+        raise TaskError(
+            f"{shown}: not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8"
+        ) from None
     except OSError as exc:
         raise TaskError(f"{shown}: cannot be read: {exc.strerror or exc}") from None
     try:
@@ -79,8 +86,14 @@ def _validate(data: Any, base_dir: Path, locations: Locations) -> TaskConfig:
     try:
         task = TaskConfig.model_validate({**data, "base_dir": base_dir})
     except pydantic.ValidationError as exc:
-        raise TaskError([_problem(err, data, locations) for err in exc.errors()]) from None
+        found = [_problem(err, data, locations) for err in exc.errors()]
+        raise TaskError([text for _, text in sorted(found, key=lambda item: item[0])]) from None
     task._locations = locations
+    if task.simulation and not (base_dir / task.simulation).is_file():
+        raise TaskError(
+            f"{_at(locations, ('simulation',))}: simulation script {task.simulation!r} not found in {base_dir}; "
+            "fix the path (relative to the task file) or remove the key"
+        )
     _resolve_model_path(task)
     _parse_mcp_servers(task, data)
     return task
@@ -129,23 +142,37 @@ def _data_path(loc: tuple[Any, ...], data: Any) -> Path_:
             node = node[part]
             continue
         if isinstance(node, dict):
-            key = part if part in node else next((a for a in _FIELD_ALIASES.get(str(part), ()) if a in node), None)
+            key = (
+                part
+                if part in node
+                else next((a for a in _FIELD_ALIASES.get(str(part), ()) if a in node), None)
+            )
             if key is not None:
                 path.append(key)
                 node = node[key]
                 continue
-        if isinstance(part, str) and part not in ("str", "dict") and not part.startswith(("function-", "literal[")):
+        if (
+            isinstance(part, str)
+            and part not in ("str", "dict")
+            and not part.startswith(("function-", "literal["))
+        ):
             path.append(part)
         break
     return tuple(path)
 
 
-def _problem(err: Any, data: Any, locations: Locations) -> str:
-    kind, loc, value = err["type"], tuple(err["loc"]), err.get("input")
-    path = _data_path(loc, data)
+def _problem(err: Any, data: Any, locations: Locations) -> tuple[int, str]:
+    """The message for one validation error, with its line for ordering."""
+    path = _data_path(tuple(err["loc"]), data)
+    line = next((n for end in range(len(path), 0, -1) if (n := locations.line_of(path[:end]))), 0)
+    return line, _describe(err, path, locations)
+
+
+def _describe(err: Any, path: Path_, locations: Locations) -> str:
+    kind, value = err["type"], err.get("input")
     if kind == "extra_forbidden":
         return f"{locations.where(path)}: {_unknown_key(path)}"
-    where = _at(locations, path)
+    where = locations.where(path)
     label = f"`{dotted(path)}`: " if path else ""
     if kind in ("value_error", "assertion_error"):
         return f"{where}: {label}{str(err['msg']).removeprefix('Value error, ')}"

@@ -54,7 +54,9 @@ class ModelConfig(BaseModel):
     @classmethod
     def _endpoint_is_url(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("http://", "https://")):
-            raise ValueError(f"expected an http:// or https:// URL such as http://{value or 'localhost:8000'}/v1")
+            raise ValueError(
+                f"expected an http:// or https:// URL such as http://{value or 'localhost:8000'}/v1"
+            )
         return value
 
     @field_validator("gpus", mode="before")
@@ -90,16 +92,13 @@ class ToolEntry(BaseModel):
     """One ``tools:`` entry: a built-in name or ``module:function``, with its policy and options.
 
     Written as a plain string, or as a mapping with ``name`` (or ``use``) plus ``approval``,
-    ``thinking``, ``timeout``, ``description`` and tool-specific options. The Assistant may also put a
-    tool object or function here (``{"tool": obj}`` or the object itself).
+    ``thinking``, ``timeout``, ``description`` and tool-specific options.
     """
 
-    model_config = ConfigDict(extra="allow", arbitrary_types_allowed=True)
+    model_config = ConfigDict(extra="allow")
 
-    ref: str | None = None
+    ref: str
     """A built-in tool name (``web_search``) or ``module:function`` / ``module:attribute``."""
-    tool: Any = None
-    """A tool object or function given directly (Python callers only)."""
     approval: Literal["allow", "ask", "deny"] | None = None
     thinking: Literal["on", "off"] | None = None
     timeout: float | None = Field(None, gt=0)
@@ -118,15 +117,13 @@ class ToolEntry(BaseModel):
                 raise ValueError(f"give the tool once: both {names[0]!r} and {names[1]!r} are set")
             if names:
                 value["ref"] = value.pop(names[0])
-            elif "tool" not in value:
+            else:
                 raise ValueError(
                     "a tool mapping needs `name:` (a built-in tool or module:function), e.g. {name: web_search}"
                 )
             if "thinking" in value:
                 value["thinking"] = _on_off(value["thinking"])
             return value
-        if value is not None and (callable(value) or hasattr(value, "call")):
-            return {"tool": value}
         raise ValueError(
             "a tool entry is a built-in name like `web_search`, `module:function`, or a mapping such as "
             "{name: web_search, approval: ask}"
@@ -134,25 +131,21 @@ class ToolEntry(BaseModel):
 
     @field_validator("ref")
     @classmethod
-    def _ref_text(cls, value: str | None) -> str | None:
-        if value is not None and not value.strip():
+    def _ref_text(cls, value: str) -> str:
+        if not value.strip():
             raise ValueError("the tool name is empty")
-        return value.strip() if value else value
+        return value.strip()
 
     @property
     def options(self) -> dict[str, Any]:
         """Tool-specific settings (everything but the keys above)."""
         return dict(self.model_extra or {})
 
-    @property
-    def label(self) -> str:
-        return self.ref or getattr(self.tool, "name", None) or getattr(self.tool, "__name__", repr(self.tool))
-
 
 class TaskConfig(BaseModel):
     """A whole task: the model, how to think, the tools and MCP servers, and the prompt."""
 
-    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+    model_config = ConfigDict(extra="forbid")
 
     model: ModelConfig = Field(default_factory=ModelConfig)
     thinking: Thinking = "auto"
@@ -160,6 +153,9 @@ class TaskConfig(BaseModel):
     max_steps: int = Field(10, ge=1)
     system: str | None = None
     prompt: str | None = None
+    simulation: str | None = None
+    """A script of raw Qwen3 outputs (relative to the task file) that the CLI replays on the built-in
+    simulator when no model endpoint is reachable, announced as a simulation."""
     tools: list[ToolEntry] = Field(default_factory=list)
     mcp_servers: dict[str, Any] = Field(default_factory=dict)
     """Server name -> ``agentkit.mcp.config.ServerConfig`` (enabled servers only)."""
@@ -212,7 +208,9 @@ class TaskConfig(BaseModel):
         if value is None:
             return {}
         if not isinstance(value, dict):
-            raise ValueError("expected a mapping of server name to settings ({name: {command: ..., args: [...]}})")
+            raise ValueError(
+                "expected a mapping of server name to settings ({name: {command: ..., args: [...]}})"
+            )
         return value
 
     @property

@@ -80,6 +80,8 @@ _SYNTAX_HINTS = {
     "expected a single document": "keep one task per file (remove the extra `---`)",
     "found unexpected end of stream": "close the open quote or bracket",
     "while scanning a quoted scalar": "close the open quote",
+    "while parsing a flow sequence": "close the list with ] (or quote a value that starts with [)",
+    "while parsing a flow mapping": "close the mapping with } (or quote a value that starts with {)",
 }
 
 
@@ -88,8 +90,13 @@ def _syntax_message(source: str, exc: yaml.YAMLError) -> str:
     where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark is not None else source
     problem = getattr(exc, "problem", None) or str(exc)
     context = getattr(exc, "context", None)
+    start = getattr(exc, "context_mark", None)
+    if context and start is not None and mark is not None and start.line != mark.line:
+        context = f"{context} that starts at line {start.line + 1}"
     text = f"{problem} ({context})" if context else problem
-    hint = next((h for key, h in _SYNTAX_HINTS.items() if key in f"{context or ''} {problem}"), "fix the YAML here")
+    hint = next(
+        (h for key, h in _SYNTAX_HINTS.items() if key in f"{context or ''} {problem}"), "fix the YAML here"
+    )
     return f"{where}: YAML syntax error: {text} — {hint}"
 
 
