@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
@@ -15,6 +16,11 @@ from agentkit.tooling.toolset import ToolSet
 
 log = logging.getLogger("agentkit")
 DEFAULT_ENDPOINT = "http://127.0.0.1:8000/v1"
+
+
+def default_endpoint() -> str:
+    """Where a task with no ``model.endpoint`` looks first: ``$AGENTKIT_ENDPOINT``, else vLLM's default port."""
+    return os.environ.get("AGENTKIT_ENDPOINT") or DEFAULT_ENDPOINT
 Notice = Callable[[str], None]
 
 
@@ -64,8 +70,8 @@ async def open_llm(
             llm = TransformersLLM(model.path or model.name, variant=model.variant)
         elif model.endpoint:
             llm = http_llm(model, model.endpoint, tracer=tracer)
-        elif await _answers(DEFAULT_ENDPOINT):
-            llm = http_llm(model, DEFAULT_ENDPOINT, tracer=tracer)
+        elif await _answers(default_endpoint()):
+            llm = http_llm(model, default_endpoint(), tracer=tracer)
         else:
             endpoint, served = await _local_server(
                 task, stack, allow_simulation=allow_simulation, notice=notice, keep=keep
@@ -83,7 +89,7 @@ async def _local_server(
     Returns the endpoint and the served model name (None: ask the server)."""
     model = task.model
     simulation = getattr(task, "simulation", None)
-    reason = f"nothing answers at {DEFAULT_ENDPOINT} and the task names no model.endpoint"
+    reason = f"nothing answers at {default_endpoint()} and the task names no model.endpoint"
     if model.path or model.name:
         from agentkit.serving import ServingError, ensure_server
 

@@ -65,6 +65,18 @@ def assistant_message(parsed: ParsedOutput) -> dict[str, Any]:
     return message
 
 
+def _cut_inside_call(out: StepOutput) -> bool:
+    """Did generation stop at max_tokens inside a tool call (which must then not run half-parsed)?"""
+    if out.finish_reason != "length":
+        return False
+    if out.parsed.tool_call_truncated or out.raw_text is None:
+        return True
+    text = out.raw_text
+    return text.rfind("<tool_call>") > text.rfind("</tool_call>") or text.rfind("<function=") > text.rfind(
+        "</function>"
+    )
+
+
 def cap_output(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
@@ -106,12 +118,16 @@ class Agent:
         self._limiter = anyio.CapacityLimiter(parallel_tools)
 
     def initial_messages(self, prompt: str | list[dict[str, Any]]) -> list[dict[str, Any]]:
-        messages = [{"role": "user", "content": prompt}] if isinstance(prompt, str) else [dict(m) for m in prompt]
+        messages = (
+            [{"role": "user", "content": prompt}] if isinstance(prompt, str) else [dict(m) for m in prompt]
+        )
         if self.system and not (messages and messages[0].get("role") == "system"):
             messages.insert(0, {"role": "system", "content": self.system})
         return messages
 
-    async def run(self, prompt: str | list[dict[str, Any]], *, on_event: EventHandler | None = None) -> RunResult:
+    async def run(
+        self, prompt: str | list[dict[str, Any]], *, on_event: EventHandler | None = None
+    ) -> RunResult:
         """Run until the model answers without calling a tool, or ``max_steps``. Errors end in ``status``."""
         emit = _emitter(on_event)
         started = time.perf_counter()
@@ -130,16 +146,34 @@ class Agent:
                 messages.append(assistant_message(parsed))
                 calls = parsed.all_calls()
                 steps.append(record)
+                if calls and _cut_inside_call(previous):
+                    status, error = (
+                        "length",
+                        (
+                            "the model's output hit max_tokens inside a tool call, so no call of this step was "
+                            "executed; raise model.max_tokens"
+                        ),
+                    )
+                    if emit:
+                        await emit(StepEnded(step, record))
+                    break
                 if not calls:
                     output = parsed.content or ""
                     status, error = self._final_status(previous)
                 if calls:
                     results = await self._run_tools(step, calls, record, emit)
                     messages.extend(
-                        {"role": "tool", "tool_call_id": call.id, "name": call.name or "", "content": result.text}
+                        {
+                            "role": "tool",
+                            "tool_call_id": call.id,
+                            "name": call.name or "",
+                            "content": result.text,
+                        }
                         for call, result in zip(calls, results)
                     )
-                    previous_results = [(call.name or "", result.is_error) for call, result in zip(calls, results)]
+                    previous_results = [
+                        (call.name or "", result.is_error) for call, result in zip(calls, results)
+                    ]
                 if emit:
                     await emit(StepEnded(step, record))
                 if not calls:
@@ -159,7 +193,10 @@ class Agent:
     @staticmethod
     def _final_status(out: StepOutput) -> tuple[Status, str | None]:
         if out.parsed.reasoning_truncated:
-            return "length", "the model's reasoning was cut off before </think> (raise max_tokens or set thinking_budget)"
+            return (
+                "length",
+                "the model's reasoning was cut off before </think> (raise max_tokens or set thinking_budget)",
+            )
         if out.finish_reason == "length":
             return "length", "the answer was cut at max_tokens; raise model.max_tokens"
         return "completed", None
@@ -217,7 +254,10 @@ class Agent:
         emit: Callable[[AgentEvent], Awaitable[None]] | None,
     ) -> list[ToolResult]:
         results: list[ToolResult] = [ToolResult("")] * len(calls)
-        records = [ToolCallRecord(c.id, c.name or "", getattr(c, "arguments", None) or getattr(c, "raw", "")) for c in calls]
+        records = [
+            ToolCallRecord(c.id, c.name or "", getattr(c, "arguments", None) or getattr(c, "raw", ""))
+            for c in calls
+        ]
         record.tool_calls = records
 
         async def run_one(i: int) -> None:
@@ -241,8 +281,12 @@ class Agent:
     ) -> ToolResult:
         started = time.perf_counter()
         result = await self._checked_call(step, call, emit)
-        result = ToolResult(cap_output(result.text, self.max_tool_output), result.is_error, result.structured,
-                            result.attachments)
+        result = ToolResult(
+            cap_output(result.text, self.max_tool_output),
+            result.is_error,
+            result.structured,
+            result.attachments,
+        )
         record.valid = isinstance(call, ToolCall)
         record.result, record.is_error = result.text, result.is_error
         record.attachments = result.attachments
@@ -252,7 +296,10 @@ class Agent:
         return result
 
     async def _checked_call(
-        self, step: int, call: ToolCall | InvalidToolCall, emit: Callable[[AgentEvent], Awaitable[None]] | None
+        self,
+        step: int,
+        call: ToolCall | InvalidToolCall,
+        emit: Callable[[AgentEvent], Awaitable[None]] | None,
     ) -> ToolResult:
         if isinstance(call, InvalidToolCall):
             return ToolResult.error(f"Tool call not executed: {call.error}")
@@ -260,12 +307,15 @@ class Agent:
         if tool is None:
             hint = self.tools.suggest(call.name)
             return ToolResult.error(
-                f"Unknown tool {call.name!r}." + (f" Did you mean {hint!r}?" if hint else "")
+                f"Unknown tool {call.name!r}."
+                + (f" Did you mean {hint!r}?" if hint else "")
                 + f" Available: {', '.join(self.tools.names()) or 'none'}."
             )
         policy = self.policies.get(call.name, _DEFAULT_POLICY)
         if policy.approval == "deny":
-            return ToolResult.error(f"The tool {call.name!r} is denied by this task's settings (approval: deny).")
+            return ToolResult.error(
+                f"The tool {call.name!r} is denied by this task's settings (approval: deny)."
+            )
         if policy.approval == "ask":
             denial = await self._ask(call)
             if denial:
@@ -282,7 +332,9 @@ class Agent:
             with anyio.fail_after(timeout):
                 return await tool.call(call.arguments, ToolContext(call.id, progress))
         except TimeoutError:
-            return ToolResult.error(f"The tool {call.name!r} timed out after {timeout:g} s and was cancelled.")
+            return ToolResult.error(
+                f"The tool {call.name!r} timed out after {timeout:g} s and was cancelled."
+            )
         except Exception as exc:
             return ToolResult.error(f"The tool {call.name!r} failed: {type(exc).__name__}: {exc}")
 
