@@ -12,7 +12,7 @@ import anyio
 import pydantic
 
 from agentkit.tooling.base import ToolContext, ToolResult
-from agentkit.tooling.schema import inline_refs
+from agentkit.tooling.schema import inline_refs, strip_titles
 
 _PARAM_LINE = re.compile(r"^\s*[:@]?(?:param\s+)?(\w+)\s*(?:\([^)]*\))?\s*:\s*(.+)$")
 
@@ -41,14 +41,6 @@ def _split_docstring(doc: str) -> tuple[str, dict[str, str]]:
     return " ".join(s for s in summary if s).strip(), params
 
 
-def _strip_titles(node: Any) -> Any:
-    if isinstance(node, dict):
-        return {k: _strip_titles(v) for k, v in node.items() if k != "title" or not isinstance(v, str)}
-    if isinstance(node, list):
-        return [_strip_titles(v) for v in node]
-    return node
-
-
 class FunctionTool:
     """A Tool wrapping a Python function (sync or async), with pydantic argument validation."""
 
@@ -71,7 +63,7 @@ class FunctionTool:
             default = param.default if param.default is not param.empty else ...
             fields[pname] = (annotation, pydantic.Field(default, description=param_docs.get(pname)))
         self._model = pydantic.create_model(f"{self.name}_args", **fields)  # type: ignore[call-overload]
-        schema = _strip_titles(inline_refs(self._model.model_json_schema()))
+        schema = strip_titles(inline_refs(self._model.model_json_schema()))
         schema.setdefault("properties", {})
         schema.setdefault("required", [])
         self.parameters: dict[str, Any] = {
@@ -119,7 +111,9 @@ def to_tool_result(value: Any) -> ToolResult:
         return ToolResult(text=str(value))
 
 
-def tool(func: Callable[..., Any] | None = None, *, name: str | None = None, description: str | None = None) -> Any:
+def tool(
+    func: Callable[..., Any] | None = None, *, name: str | None = None, description: str | None = None
+) -> Any:
     """Decorate a function to make it a tool: ``@tool`` or ``@tool(name=..., description=...)``."""
     if func is None:
         return lambda f: FunctionTool(f, name=name, description=description)

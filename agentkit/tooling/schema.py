@@ -35,3 +35,12 @@ def inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
         return node
 
     return walk(schema, frozenset())
+
+
+def strip_titles(node: Any) -> Any:
+    """Drop the ``title`` strings pydantic and zod add to every schema node (a property named ``title`` stays)."""
+    if isinstance(node, dict):
+        return {k: strip_titles(v) for k, v in node.items() if k != "title" or not isinstance(v, str)}
+    if isinstance(node, list):
+        return [strip_titles(v) for v in node]
+    return node
