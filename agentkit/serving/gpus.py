@@ -35,7 +35,9 @@ def parse_nvidia_smi(text: str) -> list[GPU]:
         if len(parts) < 3:
             raise ServingError(f"cannot read this nvidia-smi line: {line!r}")
         try:
-            gpus.append(GPU(index=int(parts[0]), name=", ".join(parts[1:-1]), memory_mib=int(float(parts[-1]))))
+            gpus.append(
+                GPU(index=int(parts[0]), name=", ".join(parts[1:-1]), memory_mib=int(float(parts[-1])))
+            )
         except ValueError as exc:
             raise ServingError(f"cannot read this nvidia-smi line: {line!r} ({exc})") from exc
     return gpus
@@ -112,7 +114,9 @@ def list_gpus(selected: str | list[int] | None = None, env: dict[str, str] | Non
                 f"CUDA_VISIBLE_DEVICES={visible_value!r} hides every GPU: unset it or name GPUs nvidia-smi lists."
             )
     if not gpus:
-        raise ServingError("nvidia-smi lists no GPU: check the driver and that the GPUs are passed to this machine.")
+        raise ServingError(
+            "nvidia-smi lists no GPU: check the driver and that the GPUs are passed to this machine."
+        )
     if selected is not None:
         indices = parse_gpu_list(selected) if isinstance(selected, str) else list(selected)
         known = {g.index: g for g in gpus}

@@ -87,7 +87,9 @@ def hf_hub_cache() -> Path:
         return Path(os.environ["HF_HUB_CACHE"]).expanduser()
     if os.environ.get("HUGGINGFACE_HUB_CACHE"):
         return Path(os.environ["HUGGINGFACE_HUB_CACHE"]).expanduser()
-    home = os.environ.get("HF_HOME") or os.path.join(os.environ.get("XDG_CACHE_HOME", "~/.cache"), "huggingface")
+    home = os.environ.get("HF_HOME") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME", "~/.cache"), "huggingface"
+    )
     return Path(home).expanduser() / "hub"
 
 
@@ -96,7 +98,9 @@ def resolve_model_dir(model: str) -> Path:
     local = Path(model).expanduser()
     if local.is_dir():
         if not (local / "config.json").is_file():
-            raise ServingError(f"{local} has no config.json: point MODEL at the folder that holds the model's files.")
+            raise ServingError(
+                f"{local} has no config.json: point MODEL at the folder that holds the model's files."
+            )
         return local
     if model.count("/") != 1 or model.startswith((".", "/", "~")):
         raise ServingError(

@@ -1,0 +1,213 @@
+"""Planner table tests on the public config.json facts of Qwen3 models, plus model sizing and engine flags."""
+
+from pathlib import Path
+
+import pytest
+
+from agentkit.serving.errors import ServingError
+from agentkit.serving.flags import (
+    Engine,
+    build_command,
+    parse_version,
+    sglang_parser_flags,
+    vllm_parser_flags,
+)
+from agentkit.serving.gpus import GPU
+from agentkit.serving.modelinfo import GIB, load_model_info, resolve_model_dir
+from agentkit.serving.planner import make_plan, next_plans
+from agentkit.serving.raycluster import RayCluster
+
+MODELS = Path(__file__).parent / "fixtures" / "models"
+H100 = 81559  # MiB, as nvidia-smi reports an 80 GB card
+RTX4090 = 24564
+
+
+def model(name):
+    return load_model_info(str(MODELS / name))
+
+
+def gpus(n, mib=H100, name="NVIDIA H100 80GB HBM3"):
+    return [GPU(i, name, mib) for i in range(n)]
+
+
+@pytest.mark.parametrize(
+    "name, params_b, active_b, weights_gib",
+    [
+        ("Qwen3-0.6B", 0.60, 0.60, 1.1),
+        ("Qwen3-32B", 32.8, 32.8, 61.0),
+        ("Qwen3-30B-A3B", 30.5, 3.35, 56.9),
+        ("Qwen3-235B-A22B", 235.1, 22.2, 437.9),
+        ("Qwen3-235B-A22B-FP8", 235.1, 22.2, 220.1),
+    ],
+)
+def test_sizes_from_config(name, params_b, active_b, weights_gib):
+    info = model(name)
+    assert info.params / 1e9 == pytest.approx(params_b, abs=0.05)
+    assert info.active_params / 1e9 == pytest.approx(active_b, abs=0.05)
+    assert info.weight_bytes / GIB == pytest.approx(weights_gib, abs=0.1)
+
+
+def test_kv_bytes_per_token_follows_the_formula():
+    info = model("Qwen3-32B")
+    assert info.kv_bytes_per_token() == 2 * 64 * 8 * 128 * 2
+
+
+PLAN_TABLE = [
+    # model, gpus, cluster, (tp, pp, replicas, expert_parallel, ray)
+    ("Qwen3-0.6B", gpus(1, RTX4090, "NVIDIA GeForce RTX 4090"), None, (1, 1, 1, False, False)),
+    ("Qwen3-32B", gpus(4), None, (2, 1, 2, False, False)),
+    ("Qwen3-30B-A3B", gpus(4), None, (1, 1, 4, False, False)),
+    ("Qwen3-30B-A3B-FP8", gpus(4, RTX4090), None, (2, 1, 2, True, False)),
+    ("Qwen3-235B-A22B", gpus(8), None, (8, 1, 1, True, False)),
+    ("Qwen3-235B-A22B-FP8", gpus(8), None, (4, 1, 2, True, False)),
+    ("Qwen3-235B-A22B", gpus(8, 46068, "NVIDIA L40S"), RayCluster(nodes=2, gpus=16), (8, 2, 1, True, True)),
+    ("Qwen3-235B-A22B-FP8", gpus(8), RayCluster(nodes=2, gpus=16), (4, 1, 2, True, False)),
+]
+
+
+@pytest.mark.parametrize("name, gpu_list, cluster, expected", PLAN_TABLE)
+def test_plan_table(name, gpu_list, cluster, expected):
+    plan = make_plan(model(name), gpu_list, cluster=cluster)
+    assert (plan.tp, plan.pp, plan.data_parallel, plan.expert_parallel, plan.ray) == expected
+    assert plan.max_model_len == 40960
+    assert plan.kv_tokens >= plan.max_model_len
+    assert plan.weights_per_gpu * plan.tp * plan.pp >= plan.model.weight_bytes
+
+
+def test_32b_explains_why_tp1_is_not_enough():
+    plan = make_plan(model("Qwen3-32B"), gpus(4))
+    text = "\n".join(plan.reasons)
+    assert "not chosen: TP 1: KV cache room" in text
+    assert "2 data-parallel replicas of TP 2" in text
+    assert [r.gpus for r in plan.replicas(8000)] == [(0, 1), (2, 3)]
+    assert [r.port for r in plan.replicas(8000)] == [8000, 8001]
+
+
+def test_235b_bf16_does_not_fit_four_h100_and_says_fp8():
+    with pytest.raises(ServingError) as err:
+        make_plan(model("Qwen3-235B-A22B"), gpus(4))
+    message = str(err.value)
+    assert "does not fit on 4 × NVIDIA H100" in message
+    assert "437.9 GiB" in message
+    assert "Qwen3-235B-A22B-FP8" in message
+
+
+def test_235b_bf16_on_eight_h100_is_tight_but_fits_and_fp8_halves_it():
+    bf16 = make_plan(model("Qwen3-235B-A22B"), gpus(8))
+    fp8 = make_plan(model("Qwen3-235B-A22B-FP8"), gpus(8))
+    assert bf16.tp == 8 and bf16.data_parallel == 1
+    assert fp8.tp == 4 and fp8.data_parallel == 2
+    assert fp8.kv_tokens * 2 > bf16.kv_tokens  # two FP8 replicas hold more KV cache than one BF16 server
+
+
+def test_235b_bf16_does_not_fit_eight_l40s_without_a_cluster():
+    with pytest.raises(ServingError, match="more GPUs \\(or a Ray cluster"):
+        make_plan(model("Qwen3-235B-A22B"), gpus(8, 46068, "NVIDIA L40S"))
+
+
+def test_fp8_block_constraint_without_expert_parallel():
+    from agentkit.serving.planner import tp_problem
+
+    fp8 = model("Qwen3-30B-A3B-FP8")
+    assert tp_problem(fp8, 2, expert_parallel=False) is None
+    assert "768 / 4 = 192" in tp_problem(fp8, 4, expert_parallel=False)
+    assert tp_problem(fp8, 4, expert_parallel=True) is None
+    big = model("Qwen3-235B-A22B-FP8")
+    assert tp_problem(big, 4, expert_parallel=False) is None
+    assert "1536 / 8 = 192" in tp_problem(big, 8, expert_parallel=False)
+
+
+def test_heads_limit_tensor_parallel():
+    with pytest.raises(ServingError, match="16 attention heads do not split over TP 3"):
+        make_plan(model("Qwen3-0.6B"), gpus(3), tp=3)
+
+
+def test_context_is_lowered_when_only_a_shorter_one_fits():
+    plan = make_plan(model("Qwen3-30B-A3B-Instruct-2507"), gpus(1))
+    assert plan.max_model_len < 262144 and plan.max_model_len % 1024 == 0
+    assert plan.kv_tokens >= plan.max_model_len
+    assert any("max_model_len lowered from 262144" in r for r in plan.reasons)
+
+
+def test_asked_context_that_does_not_fit_is_an_error_with_fixes():
+    with pytest.raises(ServingError, match="a smaller --max-model-len"):
+        make_plan(model("Qwen3-30B-A3B-Instruct-2507"), gpus(1), max_model_len=262144)
+    with pytest.raises(ServingError, match="exceeds Qwen3-32B's context of 40960"):
+        make_plan(model("Qwen3-32B"), gpus(4), max_model_len=131072)
+
+
+def test_next_plans_after_oom():
+    plan = make_plan(model("Qwen3-32B"), gpus(4))
+    tries = next_plans(plan)
+    assert tries[0][1] == ["--tp", "4"]
+    assert ["--max-model-len", "20480"] in [extra for _, extra in tries]
+    assert ["--gpu-memory-utilization", "0.8"] in [extra for _, extra in tries]
+
+
+@pytest.mark.parametrize(
+    "family, version, expected",
+    [
+        ("hybrid", (0, 10, 1), ["--reasoning-parser", "qwen3"]),
+        ("hybrid", (0, 8, 5), ["--reasoning-parser", "qwen3"]),
+        ("hybrid", (0, 8, 4), ["--enable-reasoning", "--reasoning-parser", "deepseek_r1"]),
+        ("thinking-2507", (0, 10, 0), ["--reasoning-parser", "deepseek_r1"]),
+        ("instruct-2507", (0, 10, 0), []),
+    ],
+)
+def test_vllm_reasoning_flags_follow_the_version(family, version, expected):
+    flags = vllm_parser_flags(family, version)
+    assert flags[:3] == ["--enable-auto-tool-choice", "--tool-call-parser", "hermes"]
+    assert flags[3:] == expected
+
+
+def test_coder_flags():
+    assert vllm_parser_flags("coder", (0, 10, 0))[-1] == "qwen3_coder"
+    assert vllm_parser_flags("coder", (0, 9, 2))[-1] == "hermes"
+    assert sglang_parser_flags("coder") == ["--tool-call-parser", "qwen3_coder"]
+    assert sglang_parser_flags("hybrid") == ["--tool-call-parser", "qwen25", "--reasoning-parser", "qwen3"]
+    assert model("Qwen3-Coder-30B-A3B-Instruct").family == "coder"
+
+
+def test_parse_version_skips_log_lines():
+    assert parse_version(
+        "INFO 05-01 [__init__.py:239] Automatically detected platform cuda.\n0.8.5.post1\n"
+    ) == (0, 8, 5)
+    assert parse_version("0.10.1rc2.dev12+g1234") == (0, 10, 1)
+    assert parse_version("no version here") is None
+
+
+def test_ray_plan_command_and_sglang_command():
+    plan = make_plan(model("Qwen3-235B-A22B"), gpus(8, 46068, "NVIDIA L40S"), cluster=RayCluster(2, 16))
+    vllm = Engine("vllm", (0, 10, 1), "0.10.1", ("vllm", "serve"))
+    (replica,) = plan.replicas(8000)
+    cmd = build_command(plan, replica, vllm, model_arg="Qwen/Qwen3-235B-A22B", served_name="q")
+    joined = " ".join(cmd)
+    assert "--tensor-parallel-size 8 --pipeline-parallel-size 2 --enable-expert-parallel" in joined
+    assert "--distributed-executor-backend ray" in joined
+    sglang = Engine("sglang", (0, 5, 2), "0.5.2", ("python", "-m", "sglang.launch_server"))
+    with pytest.raises(ServingError, match="Use --engine vllm"):
+        build_command(plan, replica, sglang, model_arg="m", served_name="q")
+    plan = make_plan(model("Qwen3-32B"), gpus(4))
+    cmd = build_command(plan, plan.replicas(9000)[1], sglang, model_arg="Qwen/Qwen3-32B", served_name="q")
+    assert cmd[:3] == ["python", "-m", "sglang.launch_server"]
+    assert " ".join(cmd[3:]).startswith(
+        "--model-path Qwen/Qwen3-32B --served-model-name q --host 127.0.0.1 --port 9001 --tp 2"
+    )
+
+
+def test_hf_name_resolves_in_the_local_cache(tmp_path, monkeypatch):
+    snapshot = tmp_path / "hub" / "models--Qwen--Qwen3-32B" / "snapshots" / "abc123"
+    snapshot.mkdir(parents=True)
+    (snapshot / "config.json").write_text((MODELS / "Qwen3-32B" / "config.json").read_text())
+    (tmp_path / "hub" / "models--Qwen--Qwen3-32B" / "refs").mkdir()
+    (tmp_path / "hub" / "models--Qwen--Qwen3-32B" / "refs" / "main").write_text("abc123")
+    monkeypatch.setenv("HF_HOME", str(tmp_path))
+    monkeypatch.delenv("HF_HUB_CACHE", raising=False)
+    monkeypatch.delenv("HUGGINGFACE_HUB_CACHE", raising=False)
+    assert resolve_model_dir("Qwen/Qwen3-32B") == snapshot
+    info = load_model_info("Qwen/Qwen3-32B")
+    assert info.name == "Qwen/Qwen3-32B" and not info.has_weights
+    with pytest.raises(ServingError, match="huggingface-cli download Qwen/Qwen3-8B"):
+        resolve_model_dir("Qwen/Qwen3-8B")
+    with pytest.raises(ServingError, match="neither a local folder nor a Hugging Face name"):
+        resolve_model_dir("no-such-folder")
