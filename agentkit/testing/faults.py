@@ -1,6 +1,8 @@
 """Faults the simulator injects on demand: error statuses, cut streams, delays, ``length`` cuts.
 
-A fault rule is a mapping; every rule that matches a request and has uses left applies to it::
+A fault rule is a mapping. For each request the rules are read in order; a rule that matches the request
+and has uses left applies whatever earlier rules did not already set, and only then uses up one of its
+``times`` (so ``[{status: 503}, {status: 429}]`` gives a 503, then a 429, then normal answers)::
 
     - {status: 503, times: 2}                  # two 503s, then normal answers
     - {status: 429, retry_after: 1}            # one 429 with a Retry-After header
@@ -29,6 +31,13 @@ _KEYS = (
     "chunk_delay_s",
 )
 _ALLOWED = (*_KEYS, "times", "path")
+_GROUPS = (
+    ("status", "retry_after"),
+    ("cut_after_chars",),
+    ("length_after_tokens",),
+    ("first_byte_delay_s",),
+    ("chunk_delay_s",),
+)
 _DELAYS = ("first_byte_delay_s", "chunk_delay_s")
 
 
@@ -59,7 +68,7 @@ class Fault:
 
 @dataclass(slots=True)
 class AppliedFaults:
-    """What the rules that matched one request ask for (the first rule to set a field wins)."""
+    """What the rules ask of one request (the first rule to set a field wins)."""
 
     status: int | None = None
     retry_after: float | None = None
@@ -80,12 +89,14 @@ class FaultPlan:
         for rule in self.rules:
             if rule.times == 0 or (rule.path and rule.path not in path):
                 continue
-            if rule.times is not None:
+            used = False
+            for lead, *rest in _GROUPS:
+                if _is_set(lead, getattr(rule, lead)) and not _is_set(lead, getattr(applied, lead)):
+                    for key in (lead, *rest):
+                        setattr(applied, key, getattr(rule, key))
+                    used = True
+            if used and rule.times is not None:
                 rule.times -= 1
-            for key in _KEYS:
-                value = getattr(rule, key)
-                if _is_set(key, value) and not _is_set(key, getattr(applied, key)):
-                    setattr(applied, key, value)
         return applied
 
     def remaining(self) -> list[dict[str, Any]]:
@@ -119,6 +130,8 @@ def _fault(item: Any, where: str) -> Fault:
         isinstance(status, bool) or not isinstance(status, int) or not 400 <= status <= 599
     ):
         raise ScriptError(f"{where}: status must be an HTTP error code (400..599), got {status!r}")
+    if item.get("retry_after") is not None and status is None:
+        raise ScriptError(f"{where}: retry_after goes with a status (429 or 503); add status")
     fault = Fault(status=status, times=times, path=item.get("path"))
     for key in ("cut_after_chars", "length_after_tokens"):
         value = item.get(key)

@@ -14,7 +14,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from agentkit.qwen3 import OutputParser, parse_output, render_prompt
+from agentkit.qwen3.parser import OutputParser, parse_output
+from agentkit.qwen3.template import render_prompt
 from agentkit.qwen3.tokens import count_tokens
 from agentkit.qwen3.types import (
     ContentDelta,
