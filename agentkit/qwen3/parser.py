@@ -1,0 +1,430 @@
+"""Parse Qwen3 output, whole or streaming: reasoning, content and tool calls (hermes JSON or Coder XML).
+
+One code path: ``parse_output`` feeds the whole text to an ``OutputParser`` and closes it, so a
+streamed parse ends with exactly the same result for any chunking. The parser holds back only a
+bounded tail that may be the start of a tag, plus whitespace whose fate depends on what follows; a
+tool call's body is scanned once as it arrives and parsed once when it closes, so the cost is linear
+in the output length.
+
+Events, in order: ``ReasoningDelta`` / ``ContentDelta`` text (never a partial tag);
+``ToolCallStarted`` as soon as a call's name is known; ``ToolCallArgsDelta`` with the raw text of a
+hermes call's ``arguments`` value as the model writes it (for a double-encoded or repaired call this
+is the model's text, not the final JSON; an XML call gets one delta with its JSON at the end); then
+``ToolCallComplete`` or ``ToolCallInvalid``. For a valid call the args deltas concatenate to
+``raw_arguments`` whenever the model wrote valid JSON. A tentative call inside the think block (see
+``parse_output``) emits its events only once it is known to be a call.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from agentkit.qwen3.hermes_calls import HermesScanner, parse_hermes_body
+from agentkit.qwen3.text_sinks import ContentSink, ReasoningSink
+from agentkit.qwen3.tool_check import ParsedCall, ToolChecker
+from agentkit.qwen3.types import (
+    InvalidToolCall,
+    ParsedOutput,
+    ParseEvent,
+    ToolCall,
+    ToolCallArgsDelta,
+    ToolCallComplete,
+    ToolCallInvalid,
+    ToolCallStarted,
+)
+from agentkit.qwen3.xml_calls import FUNCTION_OPEN, function_name, parse_xml_body
+
+THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
+CALL_OPEN, CALL_CLOSE = "<tool_call>", "</tool_call>"
+FUNCTION_CLOSE = "</function>"
+TOOL_FORMATS = ("hermes", "xml")
+_NAME_HEAD_LIMIT = 512
+
+_START, _REASONING, _R_CALL, _R_AFTER, _CONTENT, _CALL = range(6)
+
+
+def _default_id(_index: int) -> str:
+    return "call_" + secrets.token_hex(8)
+
+
+class _OpenCall:
+    """A tool call being read: its body so far and what streaming has reported of it."""
+
+    __slots__ = (
+        "chunks",
+        "xml",
+        "bare",
+        "closed",
+        "scanner",
+        "head",
+        "started",
+        "pending_args",
+        "args_sent",
+        "index",
+        "id",
+        "ws_before",
+    )
+
+    def __init__(self, *, bare_xml: bool = False, index: int = -1, call_id: str = "") -> None:
+        self.chunks: list[str] = []
+        self.xml: bool | None = True if bare_xml else None  # None until the body's first character tells
+        self.bare = bare_xml
+        self.closed = False
+        self.scanner = HermesScanner()
+        self.head = ""
+        self.started = False
+        self.pending_args: list[str] = []
+        self.args_sent = False
+        self.index = index
+        self.id = call_id
+        self.ws_before = ""
+
+    def add(self, text: str) -> tuple[str | None, str]:
+        """Append body text; return (name if it just became known, new arguments text)."""
+        if not text:
+            return None, ""
+        self.chunks.append(text)
+        if self.xml is None:
+            if text.isspace():
+                return None, ""
+            self.xml = text.lstrip()[0] == "<"
+            text = self.body()  # the scanner also counts the whitespace before
+        if not self.xml:
+            return self.scanner.feed(text)
+        if self.head is not None and len(self.head) < _NAME_HEAD_LIMIT:
+            self.head += text
+            name = function_name(self.head)
+            if name is not None:
+                self.head = None
+                return name, ""
+        return None, ""
+
+    def body(self) -> str:
+        return "".join(self.chunks)
+
+    def raw(self) -> str:
+        """The call as written, for when it turns out to be prose."""
+        return self.ws_before + CALL_OPEN + self.body() + (CALL_CLOSE if self.closed else "")
+
+
+class OutputParser:
+    """Incremental parser of one assistant turn. ``feed`` deltas, then ``close``, then ``result``.
+
+    ``id_factory(index)`` makes call ids (default ``call_`` + random hex).
+    """
+
+    def __init__(
+        self,
+        tools: Iterable[Any] | None = None,
+        tool_format: str = "hermes",
+        thinking: bool = True,
+        id_factory: Callable[[int], str] | None = None,
+    ) -> None:
+        if tool_format not in TOOL_FORMATS:
+            raise ValueError(f"tool_format must be 'hermes' or 'xml' (Qwen3-Coder), got {tool_format!r}")
+        self._checker = ToolChecker(tools)
+        self._xml = tool_format == "xml"
+        self._thinking = thinking
+        self._new_id = id_factory or _default_id
+        self._events: list[ParseEvent] = []
+        self._reasoning = ReasoningSink(self._events)
+        self._content = ContentSink(self._events, skip_leading_newlines=thinking)
+        self._buf = ""
+        self._state = _START if thinking else _CONTENT
+        self._call: _OpenCall | None = None
+        self._chain: list[_OpenCall] = []  # complete tentative calls inside the think block
+        self._ws = ""  # whitespace after the last tentative call
+        self._next_index = 0
+        self._valid: list[ToolCall] = []
+        self._invalid: list[InvalidToolCall] = []
+        self._reasoning_truncated = False
+        self._call_truncated = False
+        self._closed = False
+        self._content_tags = (CALL_OPEN, FUNCTION_OPEN) if self._xml else (CALL_OPEN,)
+        self._steps = self._step_table()
+
+    def feed(self, delta: str) -> list[ParseEvent]:
+        """Consume more output text; return the events it completes."""
+        if self._closed:
+            raise RuntimeError("OutputParser.feed() after close(): start a new parser for a new turn")
+        self._buf += delta
+        self._run(eof=False)
+        return self._take_events()
+
+    def close(self) -> list[ParseEvent]:
+        """End of output: flush held text, finish or report any open call; return the last events."""
+        if self._closed:
+            return []
+        self._run(eof=True)
+        self._finish_at_eof()
+        self._closed = True
+        return self._take_events()
+
+    def result(self) -> ParsedOutput:
+        """The parsed turn; available after ``close()``."""
+        if not self._closed:
+            raise RuntimeError("OutputParser.result() before close(): call close() when the output has ended")
+        return ParsedOutput(
+            content=self._content.text,
+            reasoning_content=self._reasoning.text,
+            tool_calls=list(self._valid),
+            invalid_tool_calls=list(self._invalid),
+            reasoning_truncated=self._reasoning_truncated,
+            tool_call_truncated=self._call_truncated,
+        )
+
+    def _take_events(self) -> list[ParseEvent]:
+        events = self._events[:]
+        self._events.clear()
+        return events
+
+    # -- the state machine: each step consumes what it can decide on, returns True to go on -----
+
+    def _run(self, *, eof: bool) -> None:
+        """Advance the state machine as far as the buffered text allows."""
+        while self._steps[self._state](eof):
+            pass
+
+    def _step_table(self) -> dict[int, Callable[[bool], bool]]:
+        return {
+            _START: self._step_start,
+            _REASONING: self._step_reasoning,
+            _R_CALL: self._step_tentative_call,
+            _R_AFTER: self._step_after_tentative,
+            _CONTENT: self._step_content,
+            _CALL: self._step_call,
+        }
+
+    def _step_start(self, eof: bool) -> bool:
+        rest = self._buf.lstrip("\n")
+        if rest.startswith(THINK_OPEN):
+            self._buf = rest[len(THINK_OPEN) :]
+        elif not eof and (not rest or THINK_OPEN.startswith(rest)):
+            return False
+        self._state = _REASONING
+        return True
+
+    def _step_reasoning(self, eof: bool) -> bool:
+        tag, text = self._scan((THINK_CLOSE, CALL_OPEN), eof)
+        self._reasoning.write(text)
+        if tag == THINK_CLOSE:
+            self._end_reasoning()
+        elif tag == CALL_OPEN:
+            self._call = _OpenCall()
+            self._state = _R_CALL
+        return tag is not None
+
+    def _step_tentative_call(self, eof: bool) -> bool:
+        call = self._call
+        assert call is not None
+        tag, text = self._scan((CALL_CLOSE, THINK_CLOSE, CALL_OPEN), eof)
+        call.add(text)
+        if tag == CALL_CLOSE:
+            call.closed = True
+            self._chain.append(call)
+            self._call, self._ws = None, ""
+            self._state = _R_AFTER
+        elif tag is not None:  # an unclosed <tool_call> in the reasoning is prose
+            self._tentative_to_prose(call.raw())
+            if tag == THINK_CLOSE:
+                self._end_reasoning()
+            else:
+                self._call = _OpenCall()
+                self._state = _R_CALL
+        return tag is not None
+
+    def _step_after_tentative(self, eof: bool) -> bool:
+        rest = self._buf.lstrip()
+        self._ws += self._buf[: len(self._buf) - len(rest)]
+        self._buf = rest
+        if rest.startswith(CALL_OPEN):
+            self._buf = rest[len(CALL_OPEN) :]
+            self._call = _OpenCall()
+            self._call.ws_before, self._ws = self._ws, ""
+            self._state = _R_CALL
+        elif rest.startswith(THINK_CLOSE):  # calls that are the last thing before </think>: meant
+            self._buf = rest[len(THINK_CLOSE) :]
+            self._recover_chain(lambda parsed: parsed.error is None)
+            self._end_reasoning()
+        elif not eof and (not rest or CALL_OPEN.startswith(rest) or THINK_CLOSE.startswith(rest)):
+            return False
+        elif rest:  # reasoning goes on after the calls: they were prose
+            self._tentative_to_prose(self._ws)
+        else:
+            return False
+        return True
+
+    def _step_content(self, eof: bool) -> bool:
+        tag, text = self._scan(self._content_tags, eof)
+        self._content.write(text)
+        if tag is None:
+            return False
+        self._content.call_boundary()
+        self._open_call(bare_xml=tag == FUNCTION_OPEN)
+        return True
+
+    def _step_call(self, eof: bool) -> bool:
+        call = self._call
+        assert call is not None
+        bare = call.bare
+        tag, text = self._scan((FUNCTION_CLOSE,) if bare else (CALL_CLOSE, CALL_OPEN), eof)
+        self._stream(call, *call.add(text + (FUNCTION_CLOSE if bare and tag else "")))
+        if tag is None:
+            return False
+        self._finish_call(call, closed=True)
+        if tag == CALL_OPEN:  # a new call opens before this one closed
+            self._open_call(bare_xml=False)
+        else:
+            self._state = _CONTENT
+        return True
+
+    def _scan(self, tags: tuple[str, ...], eof: bool) -> tuple[str | None, str]:
+        """Consume the buffer up to the first of ``tags`` (return it and the text before it), or up to
+        a tail that might be the start of one (at end of output, up to the end)."""
+        buf = self._buf
+        first, found = -1, None
+        for tag in tags:
+            i = buf.find(tag, 0, first + len(tag) - 1 if first >= 0 else len(buf))
+            if i >= 0 and (first < 0 or i < first):
+                first, found = i, tag
+        if found is not None:
+            self._buf = buf[first + len(found) :]
+            return found, buf[:first]
+        keep = 0 if eof else _partial_tag_tail(buf, tags)
+        self._buf = buf[len(buf) - keep :]
+        return None, buf[: len(buf) - keep]
+
+    # -- calls ------------------------------------------------------------------------------------
+
+    def _open_call(self, *, bare_xml: bool) -> None:
+        index = self._next_index
+        self._next_index += 1
+        call = _OpenCall(bare_xml=bare_xml, index=index, call_id=self._new_id(index))
+        if bare_xml:
+            call.add(FUNCTION_OPEN)
+        self._call = call
+        self._state = _CALL
+
+    def _stream(self, call: _OpenCall, name: str | None, args: str) -> None:
+        if name is not None and not call.started:
+            call.started = True
+            self._events.append(ToolCallStarted(call.index, call.id, name))
+        if args:
+            call.pending_args.append(args)
+        if call.started and call.pending_args:
+            for text in call.pending_args:
+                self._events.append(ToolCallArgsDelta(call.index, text))
+            call.args_sent = True
+            call.pending_args.clear()
+
+    def _parse(self, call: _OpenCall, *, closed: bool) -> ParsedCall:
+        body = call.body()
+        if call.xml:
+            name = function_name(body)
+            return parse_xml_body(body, self._checker.schema(name) if name else None, closed=closed)
+        return parse_hermes_body(body, call.scanner, closed=closed)
+
+    def _finish_call(self, call: _OpenCall, *, closed: bool, parsed: ParsedCall | None = None) -> None:
+        if parsed is None:
+            parsed = self._parse(call, closed=closed)
+        judged = self._checker.judge(parsed, index=call.index, call_id=call.id)
+        if isinstance(judged, ToolCall):
+            self._stream(call, judged.name, "")
+            if not call.args_sent:
+                self._stream(call, None, judged.raw_arguments)
+            self._valid.append(judged)
+            self._events.append(ToolCallComplete(judged))
+        else:
+            self._call_truncated = self._call_truncated or parsed.truncated
+            self._invalid.append(judged)
+            self._events.append(ToolCallInvalid(judged))
+        self._call = None
+
+    def _recover_chain(self, accept: Callable[[ParsedCall], bool]) -> bool:
+        """Turn the longest accepted tail of the tentative chain into calls; the rest is prose.
+        Returns whether any call was recovered."""
+        parsed = [self._parse(c, closed=True) for c in self._chain]
+        keep = len(parsed)
+        while keep and accept(parsed[keep - 1]):
+            keep -= 1
+        for call in self._chain[:keep]:
+            self._reasoning.write(call.raw())
+        recovered = list(zip(self._chain[keep:], parsed[keep:]))
+        self._chain = []
+        self._ws = ""
+        for call, one in recovered:
+            call.index = self._next_index
+            self._next_index += 1
+            call.id = self._new_id(call.index)
+            self._finish_call(call, closed=True, parsed=one)
+        return bool(recovered)
+
+    def _tentative_to_prose(self, tail: str) -> None:
+        for call in self._chain:
+            self._reasoning.write(call.raw())
+        self._chain = []
+        self._ws = ""
+        self._reasoning.write(tail)
+        self._state = _REASONING
+
+    def _end_reasoning(self) -> None:
+        self._reasoning.end()
+        self._state = _CONTENT
+
+    def _finish_at_eof(self) -> None:
+        state = self._state
+        if state == _CALL:
+            assert self._call is not None
+            self._finish_call(self._call, closed=False)
+        elif state in (_R_CALL, _R_AFTER):
+            open_call = self._call if state == _R_CALL else None
+            if open_call is not None and not self._parse(open_call, closed=False).truncated:
+                self._chain.append(open_call)
+                open_call = None
+            tail = open_call.raw() if open_call is not None else self._ws
+            if open_call is not None or not self._recover_chain(self._is_valid):
+                self._tentative_to_prose(tail)
+                self._reasoning_truncated = True
+            self._reasoning.end()
+        elif state in (_START, _REASONING):
+            self._reasoning.end()
+            self._reasoning_truncated = True
+        if state in (_CALL, _CONTENT):
+            self._content.end()
+
+    def _is_valid(self, parsed: ParsedCall) -> bool:
+        return isinstance(self._checker.judge(parsed, index=0, call_id=""), ToolCall)
+
+
+def _partial_tag_tail(buf: str, tags: tuple[str, ...]) -> int:
+    """Length of the longest tail of ``buf`` that is a proper prefix of one of ``tags``."""
+    lt = buf.rfind("<", max(0, len(buf) - 12))
+    if lt < 0:
+        return 0
+    tail = buf[lt:]
+    return len(tail) if any(tag.startswith(tail) and tag != tail for tag in tags) else 0
+
+
+def parse_output(
+    text: str,
+    *,
+    tools: Iterable[Any] | None = None,
+    tool_format: str = "hermes",
+    thinking: bool = True,
+    id_factory: Callable[[int], str] | None = None,
+) -> ParsedOutput:
+    """Parse one complete assistant turn.
+
+    ``thinking=True``: the text is reasoning up to ``</think>`` (a leading ``<think>`` is optional, as
+    in Thinking-2507 output); without ``</think>`` the reasoning was cut off (``reasoning_truncated``),
+    unless it ends with complete valid calls, which are recovered. A ``<tool_call>`` inside the think
+    block is prose, except complete calls that are the last thing before ``</think>``.
+    ``thinking=False``: everything is content. Broken calls go to ``invalid_tool_calls`` with an error
+    written for the model; they never drop the other calls.
+    """
+    parser = OutputParser(tools, tool_format, thinking, id_factory)
+    parser.feed(text)
+    parser.close()
+    return parser.result()
