@@ -7,7 +7,14 @@ from typing import Any
 
 from agentkit.mcp.config import ServerConfig, parse_servers
 
-__all__ = ["MCPServerProvider", "MCPStartError", "MCPTool", "ServerConfig", "parse_servers", "providers_from_config"]
+__all__ = [
+    "MCPServerProvider",
+    "MCPStartError",
+    "MCPTool",
+    "ServerConfig",
+    "parse_servers",
+    "providers_from_config",
+]
 
 _LAZY = {"MCPServerProvider", "MCPStartError", "MCPTool", "providers_from_config"}
 

@@ -22,11 +22,12 @@ import mcp.types as types
 from mcp.client.session import ClientSession
 from mcp.shared.exceptions import MCPError
 
+from agentkit.mcp import processes
 from agentkit.mcp.config import ServerConfig, parse_servers
 from agentkit.mcp.names import ToolNames
 from agentkit.mcp.results import to_tool_result
 from agentkit.tooling.base import Tool, ToolContext, ToolResult
-from agentkit.tooling.schema import inline_refs
+from agentkit.tooling.schema import inline_refs, strip_titles
 
 SamplingHandler = Callable[[list[dict[str, Any]], "str | None", int], Awaitable[str]]
 ElicitationHandler = Callable[[str, dict[str, Any]], Awaitable["dict[str, Any] | None"]]
@@ -35,7 +36,7 @@ ToolsChanged = Callable[[list[str], list[Tool]], None]
 
 RESTARTS = 1
 CLOSE_TIMEOUT = 10.0
-_STDERR_TAIL_LINES = 12
+_STDERR_TAIL_LINES = 8
 
 # The SDK logs transport noise (a junk stdout line, say) through `logging`; with no handler configured,
 # Python would print it on the terminal. Problems reach the user through our own errors instead.
@@ -110,6 +111,7 @@ class MCPServerProvider:
         self._restarts_left = RESTARTS
         self._down: str | None = None
         self._stderr: IO[str] | None = None
+        self._marker: str | None = None
         self._stderr_summary = ""
         self._junk: list[str] = []
 
@@ -174,6 +176,7 @@ class MCPServerProvider:
                 finally:
                     self._session = None
                     self._close_stderr()
+                    self._end_leftovers()
                 if self._stopping or self._down is not None:
                     break
                 if self._restarts_left <= 0:
@@ -233,7 +236,8 @@ class MCPServerProvider:
                     self._listing = await _list_tools(session)
                 except MCPError:
                     continue  # the connection went away; the flags say so
-                self._rebuild(notify=True)
+                if self._started:  # before that, start() names the latest listing itself
+                    self._rebuild(notify=True)
                 continue
             self._wake = anyio.Event()
             await self._wake.wait()
@@ -247,9 +251,10 @@ class MCPServerProvider:
             if os.sep not in command and shutil.which(command) is None:
                 raise FileNotFoundError(command)
             self._stderr = tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace")
-            params = StdioServerParameters(
-                command=command, args=list(config.args), env={**os.environ, **config.env}, cwd=config.cwd
-            )
+            self._marker = processes.new_marker(self.name)
+            processes.track(self._marker)
+            env = {**os.environ, **config.env, processes.ENV_KEY: self._marker}
+            params = StdioServerParameters(command=command, args=list(config.args), env=env, cwd=config.cwd)
             return await stack.enter_async_context(stdio_client(params, errlog=self._stderr))
         from mcp.shared._httpx_utils import create_mcp_http_client
 
@@ -332,9 +337,10 @@ class MCPServerProvider:
 
     async def _on_message(self, message: Any) -> None:
         if isinstance(message, Exception):
+            line = _junk_line(message)
             if len(self._junk) < 3:
-                self._junk.append(_junk_line(message))
-            self._log("error", f"transport: {_leaf(message)}")
+                self._junk.append(line)
+            self._log("warning", f"unreadable message from the server: {line!r}")
         elif isinstance(message, types.ToolListChangedNotification):
             self._relist = True
             self._wake.set()
@@ -372,7 +378,12 @@ class MCPServerProvider:
         if isinstance(params, types.ElicitRequestURLParams):
             message = f"{message}\nOpen this address to continue: {params.url}"
         else:
-            schema = params.requested_schema.model_dump(mode="json", by_alias=True, exclude_none=True)
+            requested = params.requested_schema
+            schema = (
+                requested.model_dump(mode="json", by_alias=True)
+                if hasattr(requested, "model_dump")
+                else requested
+            )
         try:
             answer = await self.elicitation_handler(message, schema)
         except Exception as exc:
@@ -414,10 +425,20 @@ class MCPServerProvider:
             stream.flush()
             size = stream.seek(0, os.SEEK_END)
             stream.seek(max(0, size - 4000))
-            lines = [line.rstrip() for line in stream.read().splitlines() if line.strip()]
+            lines = [" ".join(line.split()) for line in stream.read().splitlines() if line.strip()]
         except (OSError, ValueError):
             return ""
-        return " | ".join(lines[-_STDERR_TAIL_LINES:])[-1500:]
+        return " | ".join(lines[-_STDERR_TAIL_LINES:])[-1000:]
+
+    def _end_leftovers(self) -> None:
+        """After a stdio connection closed: end the server's processes still running (orphaned children).
+
+        Synchronous on purpose: it must also run when the owner task is being cancelled."""
+        if self._marker is not None:
+            marker, self._marker = self._marker, None
+            left = processes.release(marker)
+            if left:
+                self._log("info", f"ended {len(left)} leftover process(es) of the server: {left}")
 
     def _close_stderr(self) -> None:
         if self._stderr is not None:
@@ -513,7 +534,7 @@ async def _list_tools(session: ClientSession) -> list[Any]:
 
 def _parameters(schema: dict[str, Any] | None) -> dict[str, Any]:
     """The tool's input schema, ``$ref``s inlined, always an object with ``properties``."""
-    flat = inline_refs(schema or {})
+    flat = strip_titles(inline_refs(schema or {}))
     flat["type"] = "object"
     flat.setdefault("properties", {})
     return flat
