@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from agentkit.serving.errors import ServingError
@@ -43,8 +44,8 @@ def parse_nvidia_smi(text: str) -> list[GPU]:
     return gpus
 
 
-def _run_nvidia_smi(args: list[str]) -> str:
-    exe = shutil.which("nvidia-smi")
+def _run_nvidia_smi(args: list[str], env: Mapping[str, str]) -> str:
+    exe = shutil.which("nvidia-smi", path=env.get("PATH"))
     if exe is None:
         raise ServingError(
             "no NVIDIA GPU found: nvidia-smi is not on PATH. Serving with vLLM/SGLang needs NVIDIA GPUs and "
@@ -52,7 +53,7 @@ def _run_nvidia_smi(args: list[str]) -> str:
             "server running elsewhere."
         )
     try:
-        done = subprocess.run([exe, *args], capture_output=True, text=True, timeout=30)
+        done = subprocess.run([exe, *args], capture_output=True, text=True, timeout=30, env=dict(env))
     except subprocess.TimeoutExpired as exc:
         raise ServingError("nvidia-smi did not answer within 30 s: the GPU driver looks stuck.") from exc
     if done.returncode != 0:
@@ -64,12 +65,12 @@ def _run_nvidia_smi(args: list[str]) -> str:
     return done.stdout
 
 
-def _visible(gpus: list[GPU], value: str) -> list[GPU]:
+def _visible(gpus: list[GPU], value: str, env: Mapping[str, str]) -> list[GPU]:
     """The GPUs CUDA_VISIBLE_DEVICES leaves visible (indices or UUIDs), in nvidia-smi order."""
     tokens = [t.strip() for t in value.split(",") if t.strip()]
     if any(not t.isdigit() for t in tokens):
         uuids = {}
-        for line in _run_nvidia_smi(["--query-gpu=index,uuid", "--format=csv,noheader"]).splitlines():
+        for line in _run_nvidia_smi(["--query-gpu=index,uuid", "--format=csv,noheader"], env).splitlines():
             if "," in line:
                 index, uuid = (p.strip() for p in line.split(",", 1))
                 uuids[uuid] = int(index)
@@ -102,13 +103,13 @@ def parse_gpu_list(value: str) -> list[int]:
     return out
 
 
-def list_gpus(selected: str | list[int] | None = None, env: dict[str, str] | None = None) -> list[GPU]:
+def list_gpus(selected: str | list[int] | None = None, env: Mapping[str, str] | None = None) -> list[GPU]:
     """The GPUs to serve on: nvidia-smi's list, narrowed by CUDA_VISIBLE_DEVICES, then by ``selected``."""
     env = os.environ if env is None else env
-    gpus = parse_nvidia_smi(_run_nvidia_smi(QUERY))
+    gpus = parse_nvidia_smi(_run_nvidia_smi(QUERY, env))
     visible_value = env.get("CUDA_VISIBLE_DEVICES")
     if visible_value is not None:
-        gpus = _visible(gpus, visible_value)
+        gpus = _visible(gpus, visible_value, env)
         if not gpus:
             raise ServingError(
                 f"CUDA_VISIBLE_DEVICES={visible_value!r} hides every GPU: unset it or name GPUs nvidia-smi lists."

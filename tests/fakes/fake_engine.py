@@ -39,7 +39,9 @@ def serve(argv: list[str], *, model: str) -> int:
     record = os.environ.get("FAKE_ENGINE_RECORD")
     if record:
         with open(record, "a") as f:
-            f.write(json.dumps({"argv": argv, "env": {k: os.environ.get(k) for k in ENV_KEYS}}) + "\n")
+            f.write(
+                json.dumps({"argv": sys.argv[1:], "env": {k: os.environ.get(k) for k in ENV_KEYS}}) + "\n"
+            )
     mode = os.environ.get("FAKE_ENGINE_MODE", "ok")
     port = int(_option(argv, "--port", default="8000"))
     host = _option(argv, "--host", default="127.0.0.1")

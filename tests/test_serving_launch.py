@@ -1,0 +1,332 @@
+"""Launching with stand-in `vllm`, `nvidia-smi` and SGLang on PATH: flags, readiness, failures, cleanup."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from agentkit.serving import ServingError, ensure_server
+from agentkit.serving.launcher import group_members
+
+FAKES = Path(__file__).parent / "fakes"
+MODELS = Path(__file__).parent / "fixtures" / "models"
+REPO = Path(__file__).parent.parent
+
+
+def free_ports(count: int) -> int:
+    """A base port with ``count`` free consecutive ports after it."""
+    for _ in range(200):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            base = s.getsockname()[1]
+        if base + count < 65000 and all(_free(p) for p in range(base, base + count)):
+            return base
+    raise RuntimeError("no free ports")
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.fixture
+def fake(tmp_path, monkeypatch):
+    """Fakes first on PATH, records and pids in tmp_path, and a model folder with (empty) weights."""
+    monkeypatch.setenv("PATH", f"{FAKES / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(FAKES / "pylib"), str(REPO)]))
+    monkeypatch.setenv("FAKE_ENGINE_RECORD", str(tmp_path / "record.jsonl"))
+    monkeypatch.setenv("FAKE_ENGINE_PIDFILE", str(tmp_path / "pids"))
+    monkeypatch.setenv("FAKE_ENGINE_DELAY", "0.2")
+    monkeypatch.setenv("AGENTKIT_SERVE_DIR", str(tmp_path / "serve"))
+    for key in ("CUDA_VISIBLE_DEVICES", "FAKE_ENGINE_MODE", "FAKE_GPUS", "FAKE_RAY_NODES", "RAY_ADDRESS"):
+        monkeypatch.delenv(key, raising=False)
+
+    def make_model(name: str) -> Path:
+        folder = tmp_path / "models" / name
+        folder.mkdir(parents=True)
+        shutil.copy(MODELS / name / "config.json", folder / "config.json")
+        (folder / "model-00001-of-00001.safetensors").write_bytes(b"")
+        return folder
+
+    def records() -> list[dict]:
+        path = tmp_path / "record.jsonl"
+        return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+    def pids() -> list[int]:
+        path = tmp_path / "pids"
+        return [int(p) for p in path.read_text().split()] if path.exists() else []
+
+    class Fake:
+        pass
+
+    f = Fake()
+    f.make_model, f.records, f.pids, f.tmp = make_model, records, pids, tmp_path
+    return f
+
+
+@pytest.mark.anyio
+async def test_launches_two_tp2_replicas_on_four_gpus_and_cleans_up(fake):
+    folder = fake.make_model("Qwen3-32B")
+    port = free_ports(2)
+    statuses = []
+    async with ensure_server({"path": str(folder), "port": port}, on_status=statuses.append) as server:
+        assert server.started
+        assert server.replicas == (f"http://127.0.0.1:{port}/v1", f"http://127.0.0.1:{port + 1}/v1")
+        assert server.base_url == server.replicas[0]
+        assert server.model == "Qwen3-32B" and server.max_model_len == 40960
+        async with httpx.AsyncClient() as client:
+            for url in server.replicas:
+                models = (await client.get(url + "/models")).json()
+                assert models["data"][0]["id"] == "Qwen3-32B"
+        started = fake.pids()
+        assert len(started) == 4 and all(alive(p) for p in started)
+        assert (Path(server.log_dir) / "plan.json").is_file()
+    assert not any(alive(p) for p in started)
+    for pid in started[::2]:
+        assert group_members(pid) == []
+    runs = sorted(fake.records(), key=lambda r: r["env"]["CUDA_VISIBLE_DEVICES"])
+    assert [r["env"]["CUDA_VISIBLE_DEVICES"] for r in runs] == ["0,1", "2,3"]
+    assert all(r["env"]["CUDA_DEVICE_ORDER"] == "PCI_BUS_ID" for r in runs)
+    argv = runs[0]["argv"]
+    joined = " ".join(argv)
+    assert argv[:2] == ["serve", str(folder.resolve())]
+    assert f"--served-model-name Qwen3-32B --host 127.0.0.1 --port {port}" in joined
+    assert "--tensor-parallel-size 2" in joined
+    assert "--enable-auto-tool-choice --tool-call-parser hermes --reasoning-parser qwen3" in joined
+    assert "--enable-reasoning" not in joined
+    assert statuses[0].startswith("Plan for Qwen3-32B on vllm 0.10.1")
+
+
+@pytest.mark.anyio
+async def test_older_vllm_gets_the_older_reasoning_flags(fake, monkeypatch):
+    monkeypatch.setenv("FAKE_VLLM_VERSION", "0.8.4")
+    monkeypatch.setenv("FAKE_GPUS", "1")
+    folder = fake.make_model("Qwen3-0.6B")
+    async with ensure_server({"path": str(folder), "port": free_ports(1)}):
+        pass
+    (run,) = fake.records()
+    assert run["argv"][-3:] == ["--enable-reasoning", "--reasoning-parser", "deepseek_r1"]
+
+
+@pytest.mark.anyio
+async def test_oom_is_diagnosed_within_seconds_with_the_next_plans(fake, monkeypatch):
+    monkeypatch.setenv("FAKE_ENGINE_MODE", "oom_hang")
+    folder = fake.make_model("Qwen3-32B")
+    start = time.monotonic()
+    with pytest.raises(ServingError) as err:
+        async with ensure_server({"path": str(folder), "port": free_ports(2), "gpus": "0,1"}):
+            pytest.fail("must not become ready")
+    assert time.monotonic() - start < 8
+    message = str(err.value)
+    assert "out of GPU memory (TP 2, max_model_len 40960" in message
+    assert f"python -m agentkit serve {folder.resolve()} --tp" not in message  # TP 2 is already all 2 GPUs
+    assert "--max-model-len 20480" in message
+    assert "CUDA out of memory" in message  # the log's last lines
+    assert not any(alive(p) for p in fake.pids())
+
+
+@pytest.mark.anyio
+async def test_early_exit_is_detected_at_once(fake, monkeypatch):
+    monkeypatch.setenv("FAKE_ENGINE_MODE", "exit")
+    monkeypatch.setenv("FAKE_GPUS", "1")
+    folder = fake.make_model("Qwen3-0.6B")
+    start = time.monotonic()
+    with pytest.raises(ServingError, match="vllm exited with status 3 while starting Qwen3-0.6B") as err:
+        async with ensure_server({"path": str(folder), "port": free_ports(1)}):
+            pass
+    assert time.monotonic() - start < 5
+    assert "Engine core initialization failed" in str(err.value)
+    assert "log: " in str(err.value)
+
+
+@pytest.mark.anyio
+async def test_readiness_timeout_stops_a_hung_engine(fake, monkeypatch):
+    monkeypatch.setenv("FAKE_ENGINE_MODE", "hang")
+    monkeypatch.setenv("FAKE_GPUS", "1")
+    folder = fake.make_model("Qwen3-0.6B")
+    from agentkit.serving.ensure import start_servers
+    from agentkit.serving.spec import ServeOptions, prepare
+
+    spec = prepare(ServeOptions(path=str(folder), port=free_ports(1), timeout=1.5))
+    with pytest.raises(ServingError, match="did not become ready within 2 s .*Still loading"):
+        await start_servers(spec)
+    assert not any(alive(p) for p in fake.pids())
+
+
+@pytest.mark.anyio
+async def test_busy_explicit_port_is_refused_before_launch(fake, monkeypatch):
+    monkeypatch.setenv("FAKE_GPUS", "1")
+    folder = fake.make_model("Qwen3-0.6B")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        port = busy.getsockname()[1]
+        with pytest.raises(ServingError, match=f"port {port} on 127.0.0.1 is already in use"):
+            async with ensure_server({"path": str(folder), "port": port}):
+                pass
+    assert fake.records() == []
+
+
+@pytest.mark.anyio
+async def test_port_taken_after_planning_is_diagnosed_from_the_log(fake, monkeypatch):
+    monkeypatch.setenv("FAKE_GPUS", "1")
+    folder = fake.make_model("Qwen3-0.6B")
+    from agentkit.serving.ensure import start_servers
+    from agentkit.serving.spec import ServeOptions, prepare
+
+    spec = prepare(ServeOptions(path=str(folder), port=free_ports(1)))
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", spec.replicas[0].port))
+        busy.listen()
+        with pytest.raises(ServingError, match=f"port {spec.replicas[0].port} is already in use"):
+            await start_servers(spec)
+
+
+@pytest.mark.anyio
+async def test_reuses_a_server_already_serving_the_model(fake, monkeypatch):
+    monkeypatch.setenv("FAKE_GPUS", "1")
+    folder = fake.make_model("Qwen3-0.6B")
+    port = free_ports(1)
+    async with ensure_server({"path": str(folder), "port": port}) as first:
+        async with ensure_server({"path": str(folder), "port": port}) as second:
+            assert not second.started
+            assert second.replicas == first.replicas and second.max_model_len == 40960
+        with pytest.raises(ServingError, match=f"port {port} already serves Qwen3-0.6B, not other"):
+            async with ensure_server({"path": str(folder), "name": "other", "port": port}):
+                pass
+    assert len(fake.records()) == 1
+
+
+@pytest.mark.anyio
+async def test_stubborn_engine_is_killed_after_the_grace_period(fake, monkeypatch):
+    monkeypatch.setenv("FAKE_ENGINE_MODE", "stubborn")
+    monkeypatch.setenv("FAKE_GPUS", "1")
+    folder = fake.make_model("Qwen3-0.6B")
+    from agentkit.serving.ensure import start_servers
+    from agentkit.serving.spec import ServeOptions, prepare
+
+    spec = prepare(ServeOptions(path=str(folder), port=free_ports(1)))
+    (server,), _ = await start_servers(spec)
+    start = time.monotonic()
+    server.stop(grace=0.5)
+    assert 0.4 < time.monotonic() - start < 4
+    assert not any(alive(p) for p in fake.pids())
+
+
+@pytest.mark.anyio
+async def test_sglang_stand_in(fake, monkeypatch):
+    monkeypatch.setenv("FAKE_GPUS", "2")
+    folder = fake.make_model("Qwen3-30B-A3B")
+    async with ensure_server(
+        {"path": str(folder), "engine": "sglang", "port": free_ports(2), "gpus": [1]}
+    ) as s:
+        assert len(s.replicas) == 1
+    (run,) = fake.records()
+    assert run["env"]["CUDA_VISIBLE_DEVICES"] == "1"
+    joined = " ".join(run["argv"])
+    assert "--context-length 40960" in joined
+    assert "--tool-call-parser qwen25 --reasoning-parser qwen3" in joined
+
+
+@pytest.mark.anyio
+async def test_missing_engine_and_missing_gpus_are_one_clear_error(fake, monkeypatch, tmp_path):
+    folder = fake.make_model("Qwen3-0.6B")
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    (bare / "nvidia-smi").symlink_to(FAKES / "bin" / "nvidia-smi")
+    monkeypatch.setenv("PATH", f"{bare}{os.pathsep}/usr/bin{os.pathsep}/bin")
+    with pytest.raises(ServingError, match="vLLM is not installed: no `vllm` on PATH"):
+        async with ensure_server({"path": str(folder), "port": free_ports(1)}):
+            pass
+    (bare / "nvidia-smi").unlink()
+    with pytest.raises(ServingError, match="no NVIDIA GPU found: nvidia-smi is not on PATH"):
+        async with ensure_server({"path": str(folder), "port": free_ports(1)}):
+            pass
+
+
+DRIVER = textwrap.dedent(
+    """
+    import sys, anyio
+    from agentkit.serving import ensure_server
+
+    async def main():
+        async with ensure_server({"path": sys.argv[1], "port": int(sys.argv[2])}) as s:
+            print("READY", s.base_url, flush=True)
+            await anyio.sleep(60)
+
+    anyio.run(main)
+    """
+)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_signalling_the_parent_stops_the_engine_group(fake, monkeypatch, sig):
+    monkeypatch.setenv("FAKE_GPUS", "1")
+    folder = fake.make_model("Qwen3-0.6B")
+    driver = subprocess.Popen(
+        [sys.executable, "-c", DRIVER, str(folder), str(free_ports(1))],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = driver.stdout.readline()
+        assert line.startswith("READY"), driver.stderr.read()
+        started = fake.pids()
+        assert started and all(alive(p) for p in started)
+        driver.send_signal(sig)
+        driver.wait(timeout=20)
+        deadline = time.monotonic() + 5
+        while any(alive(p) for p in started) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(alive(p) for p in started)
+    finally:
+        driver.kill()
+        driver.wait()
+
+
+def test_serve_dry_run_prints_the_plan_and_json(fake):
+    env = dict(os.environ)
+    run = subprocess.run(
+        [sys.executable, "-m", "agentkit", "serve", str(MODELS / "Qwen3-30B-A3B"), "--dry-run"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "4 data-parallel replicas of TP 1" in run.stdout
+    assert "CUDA_VISIBLE_DEVICES=3" in run.stdout and "--port 8003" in run.stdout
+    run = subprocess.run(
+        [sys.executable, "-m", "agentkit", "serve", "Qwen/Qwen3-235B-A22B-FP8", "--dry-run", "--json"],
+        capture_output=True,
+        text=True,
+        env={**env, "HF_HUB_CACHE": str(fake.tmp / "empty")},
+        cwd=REPO,
+        timeout=60,
+    )
+    assert run.returncode == 1
+    assert "not in the local Hugging Face cache" in run.stderr and "Traceback" not in run.stderr
