@@ -160,7 +160,7 @@ async def test_chat_parses_tool_calls_and_reasoning_server_side_with_openai_sdk(
         assert second.choices[0].message.content == "It is sunny in Paris, 21 °C."
         assert second.choices[0].message.model_extra.get("reasoning") is None, "thinking off: no reasoning"
         await client.close()
-        assert [r["path"] for r in sim.requests] == ["/v1/chat/completions"] * 2
+        assert [r["path"] for r in sim.requests()] == ["/v1/chat/completions"] * 2
 
 
 @pytest.mark.anyio
@@ -337,7 +337,7 @@ def test_openai_sdk_retries_through_503_and_429():
         reply = client.chat.completions.create(model="qwen3-sim", messages=[USER])
         client.close()
         assert reply.choices[0].message.content == "Hello."
-        assert len(sim.requests) == 3, "a 503, a 429, then the answer"
+        assert len(sim.requests()) == 3, "a 503, a 429, then the answer"
 
 
 def test_stream_cut_closes_the_connection_without_done(sim):
@@ -370,3 +370,17 @@ def test_length_fault_and_delays(sim):
     assert events[-2]["choices"][0]["finish_reason"] == "length"
     assert count_tokens("".join(e["choices"][0]["text"] for e in events[:-1])) == 4
     assert chat["choices"][0]["finish_reason"] == "tool_calls", "the fault was used once"
+
+
+def test_error_statuses_leave_stream_faults_armed_and_requests_record_usage():
+    script = {"replies": ["Hello there."], "faults": [{"status": 503, "times": 2}, {"cut_after_chars": 3}]}
+    with serve_in_thread(script) as sim, httpx.Client(base_url=sim.base_url) as client:
+        body = {"prompt": render_prompt([USER]), "stream": True}
+        assert [client.post("/completions", json=body).status_code for _ in range(2)] == [503, 503]
+        with pytest.raises(httpx.RemoteProtocolError):
+            client.post("/completions", json=body)
+        assert sse_events(client.post("/completions", json=body))[-1] == "[DONE]"
+        records = sim.requests()
+    assert [r["status"] for r in records] == [503, 503, 200, 200]
+    assert "usage" not in records[0]
+    assert records[3]["usage"]["prompt_tokens_details"]["cached_tokens"] > 0

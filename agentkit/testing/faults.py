@@ -1,8 +1,10 @@
 """Faults the simulator injects on demand: error statuses, cut streams, delays, ``length`` cuts.
 
-A fault rule is a mapping. For each request the rules are read in order; a rule that matches the request
-and has uses left applies whatever earlier rules did not already set, and only then uses up one of its
-``times`` (so ``[{status: 503}, {status: 429}]`` gives a 503, then a 429, then normal answers)::
+A fault rule is a mapping. For each effect (delay, status, cut, length cut, chunk delay) the first rule
+that sets it, matches the request's path and has uses left applies; a rule uses one of its ``times`` only
+when it has an effect, and an error status leaves the stream faults armed for the next request. So
+``[{status: 503}, {status: 429}]`` gives a 503, then a 429, then normal answers, and
+``[{status: 503, times: 2}, {cut_after_chars: 30}]`` two 503s, then a cut stream::
 
     - {status: 503, times: 2}                  # two 503s, then normal answers
     - {status: 429, retry_after: 1}            # one 429 with a Retry-After header
@@ -32,12 +34,13 @@ _KEYS = (
 )
 _ALLOWED = (*_KEYS, "times", "path")
 _GROUPS = (
+    ("first_byte_delay_s",),
     ("status", "retry_after"),
     ("cut_after_chars",),
     ("length_after_tokens",),
-    ("first_byte_delay_s",),
     ("chunk_delay_s",),
 )
+_BEFORE_STATUS = ("first_byte_delay_s", "status")
 _DELAYS = ("first_byte_delay_s", "chunk_delay_s")
 
 
@@ -85,17 +88,23 @@ class FaultPlan:
         self.rules = [replace(rule) for rule in rules]
 
     def take(self, path: str) -> AppliedFaults:
+        """What applies to one request: per effect, the first matching rule with uses left. A rule uses
+        one of its ``times`` only when it has an effect: an error status leaves stream faults armed."""
         applied = AppliedFaults()
-        for rule in self.rules:
-            if rule.times == 0 or (rule.path and rule.path not in path):
+        live = [r for r in self.rules if r.times != 0 and not (r.path and r.path not in path)]
+        used: list[Fault] = []
+        for lead, *rest in _GROUPS:
+            if lead not in _BEFORE_STATUS and applied.status is not None:
                 continue
-            used = False
-            for lead, *rest in _GROUPS:
-                if _is_set(lead, getattr(rule, lead)) and not _is_set(lead, getattr(applied, lead)):
-                    for key in (lead, *rest):
-                        setattr(applied, key, getattr(rule, key))
-                    used = True
-            if used and rule.times is not None:
+            rule = next((r for r in live if _is_set(lead, getattr(r, lead))), None)
+            if rule is None:
+                continue
+            for key in (lead, *rest):
+                setattr(applied, key, getattr(rule, key))
+            if rule not in used:
+                used.append(rule)
+        for rule in used:
+            if rule.times is not None:
                 rule.times -= 1
         return applied
 

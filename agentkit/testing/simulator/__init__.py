@@ -64,10 +64,10 @@ class RunningSimulator:
     def script(self) -> Script:
         return self.state.script
 
-    @property
     def requests(self) -> list[dict[str, Any]]:
-        """Recorded requests: ``{"method", "path", "body", "time"}`` each, oldest first."""
-        return self.state.requests
+        """The recorded requests so far, oldest first: ``method``, ``path``, ``body``, ``time``, the response
+        ``status``, and for served completions the ``usage`` sent back (with ``cached_tokens``)."""
+        return list(self.state.requests)
 
     def set_faults(self, rules: Any) -> None:
         """Replace the live fault rules (a list of rule mappings, as in a script)."""

@@ -140,7 +140,13 @@ def build_app(state: SimulatorState) -> Any:
         except json.JSONDecodeError as exc:
             return _error(400, f"the request body is not valid JSON: {exc}", "BadRequestError")
         path = request.url.path
-        state.requests.append({"method": request.method, "path": path, "body": body, "time": time.time()})
+        record = {"method": request.method, "path": path, "body": body, "time": time.time()}
+        state.requests.append(record)
+        response = await _answer(body, path, handler, record)
+        record["status"] = getattr(response, "status_code", 200)
+        return response
+
+    async def _answer(body: Any, path: str, handler: Any, record: dict[str, Any]) -> Any:
         if not isinstance(body, dict):
             return _error(400, "the request body must be a JSON object", "BadRequestError")
         faults = state.faults.take(path)
@@ -152,11 +158,18 @@ def build_app(state: SimulatorState) -> Any:
         if model is not None and model != script.model:
             return _error(404, f"The model `{model}` does not exist.", "NotFoundError", "model")
         try:
-            return await handler(body, faults)
+            return await handler(body, faults, record)
         except _ApiError as exc:
             return _error(exc.status, exc.message, exc.kind, exc.param)
 
-    def _serve(prompt: str, output: str, body: dict[str, Any], faults: AppliedFaults, prefix: str) -> _Served:
+    def _serve(
+        prompt: str,
+        output: str,
+        body: dict[str, Any],
+        faults: AppliedFaults,
+        record: dict[str, Any],
+        prefix: str,
+    ) -> _Served:
         n_prompt = count_tokens(prompt)
         max_tokens = body.get("max_completion_tokens", body.get("max_tokens"))
         _check_context(n_prompt, max_tokens, script.max_model_len)
@@ -173,9 +186,11 @@ def build_app(state: SimulatorState) -> Any:
         )
         cached = state.cache.lookup(prompt, n_prompt)
         state.cache.add(prompt + gen.text)
-        return _Served(shapes.new_id(prefix), n_prompt, cached, gen, faults)
+        served = _Served(shapes.new_id(prefix), n_prompt, cached, gen, faults)
+        record["usage"] = served.usage()
+        return served
 
-    async def _completion(body: dict[str, Any], faults: AppliedFaults) -> Any:
+    async def _completion(body: dict[str, Any], faults: AppliedFaults, record: dict[str, Any]) -> Any:
         prompt = body.get("prompt")
         if isinstance(prompt, list) and len(prompt) == 1 and isinstance(prompt[0], str):
             prompt = prompt[0]
@@ -187,7 +202,7 @@ def build_app(state: SimulatorState) -> Any:
             raise _ApiError(400, "n must be 1: the simulator serves one scripted choice", param="n")
         query, step, partial = replay.locate_in_prompt(prompt)
         output = replay.output_for(replay.pick_reply(script, query, step), script.variant, partial)
-        served = _serve(prompt, output, body, faults, "cmpl")
+        served = _serve(prompt, output, body, faults, record, "cmpl")
         if body.get("stream"):
             return _RawStream(_completion_events(served, _include_usage(body)), "text/event-stream")
         g = served.gen
@@ -208,7 +223,7 @@ def build_app(state: SimulatorState) -> Any:
             yield shapes.sse(shapes.usage_chunk(rid, "text_completion", script.model, served.usage()))
         yield shapes.sse("[DONE]")
 
-    async def _chat(body: dict[str, Any], faults: AppliedFaults) -> Any:
+    async def _chat(body: dict[str, Any], faults: AppliedFaults, record: dict[str, Any]) -> Any:
         messages = body.get("messages")
         if not isinstance(messages, list) or not messages:
             raise _ApiError(400, "messages must be a non-empty list of chat messages", param="messages")
@@ -224,7 +239,7 @@ def build_app(state: SimulatorState) -> Any:
         partial = replay.locate_in_prompt(prompt)[2]
         thinking = replay.prompt_thinks(script.variant, partial)
         output = replay.output_for(replay.pick_reply(script, query, step), script.variant, partial)
-        served = _serve(prompt, output, body, faults, "chatcmpl")
+        served = _serve(prompt, output, body, faults, record, "chatcmpl")
         if body.get("stream"):
             parser = OutputParser(tools=tools, tool_format=script.tool_format, thinking=thinking)
             return _RawStream(_chat_events(served, parser, _include_usage(body)), "text/event-stream")
