@@ -131,6 +131,11 @@ def test_wrong_types_say_what_is_expected():
         ("model: {gpus: 4}\n", "`model.gpus`: expected a list of GPU indices: write [4] for GPU 4 alone"),
         ("model: {endpoint: 'http://x/v1', engine: vllm}\n", "`engine: vllm` starts a model here"),
         ("model: {engine: transformers}\n", "`engine: transformers` needs `path`"),
+        (
+            "model: {path: /m, dtype: bf16}\n",
+            "expected one of auto, bfloat16, float16, float32, got 'bf16' — did you mean 'bfloat16'?",
+        ),
+        ("model: {path: /m, device: cuda}\n", "`device` and `dtype` apply to `engine: transformers` only"),
         ("mcp_servers: [a]\n", "`mcp_servers`: expected a mapping of server name to settings"),
         ("mcp_servers: {a: {}}\nservers: {}\n", "MCP servers are given twice"),
         (

@@ -122,3 +122,27 @@ def test_import_problems(tmp_path, module, ref, expected):
 def test_dict_task_errors_name_the_entry():
     task = load_task_dict({"tools": ["sample_tools:nope"]}, FIXTURES, source="Assistant(...)")
     assert resolve_error(task)[0].startswith("Assistant(...): tools[0]: module 'sample_tools'")
+
+
+def test_builtin_tools_options_and_their_default_approval(tmp_path):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "task.yaml").write_text("tools:\n  - name: files\n    root: data\n    write: true\n")
+    tools, policies = resolve_tools(load_task(tmp_path / "task.yaml"))
+    assert [t.name for t in tools] == ["files"]
+    assert policies["files"].approval == "ask"  # a writable files tool asks by default
+    (tmp_path / "task.yaml").write_text("tools:\n  - {name: files, approval: allow}\n")
+    assert resolve_tools(load_task(tmp_path / "task.yaml"))[1]["files"].approval == "allow"
+
+
+def test_bad_builtin_names_and_options(tmp_path):
+    path = tmp_path / "task.yaml"
+    path.write_text("tools:\n  - file\n  - sample.search\n  - name: files\n    wirte: true\n")
+    lines = resolve_error(load_task(path))
+    assert lines[0].startswith(
+        f"{path}:2:5: unknown built-in tool 'file' — did you mean 'files'? (built-in tools: "
+    )
+    assert "your own functions are written module:function" in lines[0]
+    assert lines[1].startswith(
+        f"{path}:3:5: unknown built-in tool 'sample.search' — for a function of yours write sample:search"
+    )
+    assert lines[2].startswith(f"{path}:5:5: files: unknown option 'wirte' — did you mean 'write'?")

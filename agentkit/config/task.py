@@ -49,6 +49,10 @@ class ModelConfig(BaseModel):
     """GPU indices for a server agentkit launches: ``[0, 1]`` or ``"0,1"``."""
     port: int | None = Field(None, ge=1, le=65535)
     max_model_len: int | None = Field(None, ge=1)
+    device: str | None = None
+    """``engine: transformers`` only: ``cpu``, ``cuda``, ``cuda:1``... (default: the first GPU, else CPU)."""
+    dtype: Literal["auto", "bfloat16", "float16", "float32"] | None = None
+    """``engine: transformers`` only (default: the checkpoint's on a GPU, float32 on CPU)."""
 
     @field_validator("endpoint")
     @classmethod
@@ -80,6 +84,10 @@ class ModelConfig(BaseModel):
             )
         if self.engine == "transformers" and not (self.path or self.name):
             raise ValueError("`engine: transformers` needs `path` (a local model folder) or `name`")
+        if self.engine != "transformers" and (self.device or self.dtype):
+            raise ValueError(
+                "`device` and `dtype` apply to `engine: transformers` only; add it or remove them"
+            )
         return self
 
     def sampling(self) -> dict[str, Any]:

@@ -99,25 +99,27 @@ def _where(task: TaskConfig, path: tuple[str | int, ...]) -> str:
 def _builtin(entry: ToolEntry, task: TaskConfig) -> list[Tool]:
     import tools as builtin_tools
 
-    names = list(builtin_tools.BUILTIN_TOOLS)
     if entry.ref not in builtin_tools.BUILTIN_TOOLS:
-        hint = ""
+        names = list(builtin_tools.BUILTIN_TOOLS)
         if "." in entry.ref:
             module, _, attr = entry.ref.rpartition(".")
-            hint = f" — for a function of yours, write {module}:{attr} (module, colon, function)"
+            hint = f" — for a function of yours write {module}:{attr} (module, colon, function)"
         else:
             close = difflib.get_close_matches(entry.ref, names, n=1, cutoff=0.5)
             hint = f" — did you mean {close[0]!r}?" if close else ""
         raise _Problem(
-            f"unknown built-in tool {entry.ref!r}{hint} Built-in tools: {', '.join(names)}; "
-            "your own functions are written module:function (e.g. mytools:search)"
+            f"unknown built-in tool {entry.ref!r}{hint} (built-in tools: {', '.join(names)}; your own "
+            "functions are written module:function, e.g. mytools:search)"
         )
     try:
         return [builtin_tools.builtin_tool(entry.ref, entry.options, base_dir=task.base_dir)]
+    except ImportError as exc:
+        raise _Problem(f"built-in tool {entry.ref!r} cannot load: {exc}; install what it needs") from None
     except (ValueError, KeyError, TypeError) as exc:
-        message = exc.args[0] if exc.args else type(exc).__name__
-        option = next((k for k in entry.options if repr(k) in str(message)), None)
-        raise _Problem(f"tool {entry.ref!r}: {message}", (option,) if option else ()) from None
+        message = str(exc.args[0]) if exc.args else type(exc).__name__
+        option = next((k for k in entry.options if repr(k) in message), None)
+        text = message if message.startswith(entry.ref) else f"tool {entry.ref!r}: {message}"
+        raise _Problem(text, (option,) if option else ()) from None
 
 
 def _imported(entry: ToolEntry, task: TaskConfig) -> list[Tool]:
