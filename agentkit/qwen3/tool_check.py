@@ -23,6 +23,15 @@ _JSON_TYPES: dict[str, Callable[[Any], bool]] = {
 }
 
 
+TYPE_ALIASES = {
+    "int": "integer",
+    "float": "number",
+    "double": "number",
+    "bool": "boolean",
+    "dict": "object",
+    "list": "array",
+}
+"""Type names schemas in the wild use for JSON-schema types."""
 TRUNCATED = "the output ended inside this tool call before it was complete, so it was not run"
 
 
@@ -113,7 +122,23 @@ def unknown_tool_error(name: str, names: list[str]) -> str:
     return f"unknown tool '{name}'.{hint} Available tools: {listed}."
 
 
+def canonical_types(schema: Any) -> Any:
+    """A copy of ``schema`` with alias type names (``int``, ``bool``, ``dict``...) made standard."""
+    if isinstance(schema, list):
+        return [canonical_types(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: canonical_types(v) for k, v in schema.items()}
+    kind = schema.get("type")
+    if isinstance(kind, str):
+        out["type"] = TYPE_ALIASES.get(kind, kind)
+    elif isinstance(kind, list):
+        out["type"] = [TYPE_ALIASES.get(k, k) if isinstance(k, str) else k for k in kind]
+    return out
+
+
 def _make_validator(schema: dict[str, Any]) -> Callable[[dict[str, Any]], list[str]]:
+    schema = canonical_types(schema)
     try:
         from jsonschema.validators import validator_for
     except ImportError:  # jsonschema is optional: fall back to the small checker

@@ -1,7 +1,7 @@
 """Qwen3-Coder XML calls: ``<function=NAME>\\n<parameter=ARG>\\nVALUE\\n</parameter>...</function>``.
 
 Values are raw text typed by the tool's JSON schema. A missing ``</parameter>`` is closed by the next
-``<parameter=``; a literal ``</parameter>`` inside a value only closes it when followed by
+``<parameter=`` that starts a line; a literal ``</parameter>`` inside a value only closes it when followed by
 ``<parameter=``, ``</function>``, ``</tool_call>`` or the end of the call.
 """
 
@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from agentkit.qwen3.json_repair import RepairError, loads_lenient
-from agentkit.qwen3.tool_check import TRUNCATED, ParsedCall
+from agentkit.qwen3.tool_check import TRUNCATED, TYPE_ALIASES, ParsedCall
 
 FUNCTION_OPEN = "<function="
 _PARAM_OPEN = "<parameter="
@@ -21,14 +21,6 @@ _FUNCTION_CLOSE = "</function>"
 _REAL_PARAM_CLOSE = re.compile(r"\s*(?:<parameter=|</function>|</tool_call>|\Z)")
 _REAL_FUNCTION_CLOSE = re.compile(r"</function>\s*\Z")
 _INT = re.compile(r"[+-]?\d+\Z")
-_TYPE_ALIASES = {
-    "int": "integer",
-    "float": "number",
-    "double": "number",
-    "bool": "boolean",
-    "dict": "object",
-    "list": "array",
-}
 _SHAPE_HINT = "Write each call as <tool_call>\n<function=TOOL>\n<parameter=NAME>\nVALUE\n</parameter>\n</function>\n</tool_call>."
 
 
@@ -75,8 +67,10 @@ def parse_xml_body(body: str, schema: dict[str, Any] | None, *, closed: bool) ->
 
 def _read_value(body: str, start: int) -> tuple[str, int]:
     """The raw value starting at ``start`` and the position after it."""
-    limit = body.find(_PARAM_OPEN, start)
-    if limit < 0:
+    limit = body.find("\n" + _PARAM_OPEN, start)
+    if limit >= 0:
+        limit += 1
+    else:
         fn_close = _REAL_FUNCTION_CLOSE.search(body, start)
         limit = len(body) if fn_close is None else fn_close.start()
     close = body.find(_PARAM_CLOSE, start, limit)
@@ -108,7 +102,7 @@ def schema_type(schema: Any) -> str:
             if found != "null":
                 return found
         return "string"
-    kind = _TYPE_ALIASES.get(kind, kind) if isinstance(kind, str) else "string"
+    kind = TYPE_ALIASES.get(kind, kind) if isinstance(kind, str) else "string"
     return kind if kind in ("string", "integer", "number", "boolean", "object", "array", "null") else "string"
 
 
