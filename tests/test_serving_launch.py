@@ -330,3 +330,46 @@ def test_serve_dry_run_prints_the_plan_and_json(fake):
     )
     assert run.returncode == 1
     assert "not in the local Hugging Face cache" in run.stderr and "Traceback" not in run.stderr
+
+
+def _simulator_script(tmp: Path, model: str) -> Path:
+    script = tmp / "script.yaml"
+    script.write_text(f"model: {model}\nmax_model_len: 40960\nreplies:\n  - text: Hello from the stand-in.\n")
+    return script
+
+
+@pytest.mark.anyio
+async def test_stand_in_serves_the_core_simulator(fake, monkeypatch):
+    pytest.importorskip("agentkit.testing.simulator.app", reason="the simulator needs the qwen3 renderer")
+    monkeypatch.setenv("FAKE_GPUS", "1")
+    monkeypatch.setenv("FAKE_ENGINE_SCRIPT", str(_simulator_script(fake.tmp, "Qwen3-0.6B")))
+    folder = fake.make_model("Qwen3-0.6B")
+    async with ensure_server({"path": str(folder), "port": free_ports(1)}) as server:
+        async with httpx.AsyncClient(timeout=10) as client:
+            body = {"model": server.model, "messages": [{"role": "user", "content": "hi"}]}
+            reply = (await client.post(server.base_url + "/chat/completions", json=body)).json()
+    assert "Hello from the stand-in." in reply["choices"][0]["message"]["content"]
+    assert not any(alive(p) for p in fake.pids())
+
+
+def test_agentkit_run_without_endpoint_launches_runs_and_cleans_up(fake, monkeypatch):
+    """`python -m agentkit run` with `model: {path}` and no endpoint, on 4 fake GPUs."""
+    pytest.importorskip("agentkit.testing.simulator.app", reason="the simulator needs the qwen3 renderer")
+    monkeypatch.setenv("FAKE_ENGINE_SCRIPT", str(_simulator_script(fake.tmp, "Qwen3-32B")))
+    folder = fake.make_model("Qwen3-32B")
+    port = free_ports(2)
+    task = fake.tmp / "task.yaml"
+    task.write_text(f"model:\n  path: {folder}\n  port: {port}\nprompt: Say hello.\n")
+    run = subprocess.run(
+        [sys.executable, "-m", "agentkit", "run", str(task), "--json", "--quiet"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=90,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "Hello from the stand-in." in json.loads(run.stdout)["output"]
+    runs = fake.records()
+    assert sorted(r["env"]["CUDA_VISIBLE_DEVICES"] for r in runs) == ["0,1", "2,3"]
+    assert all("--tensor-parallel-size" in r["argv"] for r in runs)
+    assert fake.pids() and not any(alive(p) for p in fake.pids())

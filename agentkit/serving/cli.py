@@ -128,7 +128,9 @@ async def _serve(spec, keep: bool, live: _LiveLine) -> int:  # spec: LaunchSpec
 
     from agentkit.serving.ensure import start_servers
 
-    servers, run_dir = await start_servers(spec, keep=keep, on_status=live)
+    servers, run_dir = await start_servers(
+        spec, keep=keep, on_status=live, status_every=0.25 if live.tty else 10.0
+    )
     live.clear()
     urls = ", ".join(spec.base_urls())
     key = f" (API key {spec.api_key})" if spec.api_key else ""

@@ -84,9 +84,13 @@ async def find_running(opts: ServeOptions) -> ServingHandle | None:
 
 
 async def start_servers(
-    spec: LaunchSpec, *, keep: bool = False, on_status: StatusCallback | None = None
+    spec: LaunchSpec,
+    *,
+    keep: bool = False,
+    on_status: StatusCallback | None = None,
+    status_every: float = 5.0,
 ) -> tuple[list[ServerProcess], str]:
-    """Start every replica of ``spec`` and wait until all answer /health.
+    """Start every replica of ``spec`` and wait until all answer /health (progress every ``status_every`` s).
 
     On any failure, stops them all and raises one diagnosed :class:`ServingError`.
     Returns the servers and the run folder holding their logs.
@@ -110,7 +114,13 @@ async def start_servers(
                 )
 
         try:
-            await wait_ready(server, timeout=spec.options.timeout, on_status=status, api_key=spec.api_key)
+            await wait_ready(
+                server,
+                timeout=spec.options.timeout,
+                on_status=status,
+                api_key=spec.api_key,
+                status_every=status_every,
+            )
         except ServingError as exc:
             if server.returncode() is None and str(exc).startswith("fatal"):
                 await anyio.sleep(0.5)  # let the engine finish writing its traceback

@@ -196,8 +196,9 @@ async def wait_ready(
     on_status: StatusCallback | None = None,
     api_key: str | None = None,
     poll: float = 0.25,
+    status_every: float = 5.0,
 ) -> None:
-    """Wait until ``server`` answers 200 on /health.
+    """Wait until ``server`` answers 200 on /health, reporting progress every ``status_every`` seconds.
 
     Returns as soon as it is ready; raises :class:`ServingError` (not diagnosed: the caller reads the log)
     the moment the process exits, prints a fatal line, or ``timeout`` passes.
@@ -207,6 +208,7 @@ async def wait_ready(
 
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
     start = time.monotonic()
+    reported = -status_every
     async with httpx.AsyncClient(timeout=httpx.Timeout(2.0), headers=headers) as client:
         while True:
             lines = server.new_log_lines()
@@ -224,6 +226,7 @@ async def wait_ready(
             elapsed = time.monotonic() - start
             if elapsed > timeout:
                 raise ServingError(f"not ready after {timeout:.0f} s")
-            if on_status:
+            if on_status and elapsed - reported >= status_every:
+                reported = elapsed
                 on_status(f"{elapsed:4.0f}s  {server.last_line[:120]}")
             await anyio.sleep(poll)
