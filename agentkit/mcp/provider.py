@@ -255,7 +255,9 @@ class MCPServerProvider:
             processes.track(self._marker)
             env = {**os.environ, **config.env, processes.ENV_KEY: self._marker}
             params = StdioServerParameters(command=command, args=list(config.args), env=env, cwd=config.cwd)
-            return await stack.enter_async_context(stdio_client(params, errlog=self._stderr))
+            streams = await stack.enter_async_context(stdio_client(params, errlog=self._stderr))
+            stack.push_async_callback(self._end_unless_graceful)
+            return streams
         from mcp.shared._httpx_utils import create_mcp_http_client
 
         if config.transport == "sse":
@@ -272,12 +274,12 @@ class MCPServerProvider:
     # ── tools ───────────────────────────────────────────────────────────────────────────────
 
     def _rebuild(self, *, notify: bool) -> None:
-        old = [t.name for t in self.tools]
+        old = self.tools
         given = self._names.assign(self.name, [t.name for t in self._listing])
         by_real = {spec.name: spec for spec in self._listing}
         self.tools = [MCPTool(self, exposed, by_real[real]) for exposed, real in given.items()]
-        if notify and self.on_tools_changed is not None:
-            self.on_tools_changed(old, list(self.tools))
+        if notify and self.on_tools_changed is not None and _signature(old) != _signature(self.tools):
+            self.on_tools_changed([t.name for t in old], list(self.tools))
 
     async def call_tool(self, real_name: str, arguments: dict[str, Any], ctx: ToolContext) -> ToolResult:
         """Call a tool by its real name. Every failure is an error result, never an exception."""
@@ -430,6 +432,17 @@ class MCPServerProvider:
             return ""
         return " | ".join(lines[-_STDERR_TAIL_LINES:])[-1000:]
 
+    async def _end_unless_graceful(self) -> None:
+        """Runs before the transport closes: a server that failed, died or is stopped mid-start is ended now
+        (the transport would first wait seconds for it to exit on its own); a running one is left to exit
+        gracefully when its stdin closes."""
+        if self._up and self._stopping and not self._lost:
+            return
+        marker = self._marker
+        if marker is not None:
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(processes.end_marked, marker)
+
     def _end_leftovers(self) -> None:
         """After a stdio connection closed: end the server's processes still running (orphaned children).
 
@@ -530,6 +543,10 @@ async def _list_tools(session: ClientSession) -> list[Any]:
         if not cursor:
             break
     return tools
+
+
+def _signature(tools: list[MCPTool]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [(t.name, t.description, t.parameters) for t in tools]
 
 
 def _parameters(schema: dict[str, Any] | None) -> dict[str, Any]:

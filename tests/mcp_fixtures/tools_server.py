@@ -24,7 +24,7 @@ class Point(BaseModel):
 @server.tool()
 async def wait(seconds: float, ctx: Context) -> str:
     """Sleep, reporting progress every 0.1 s."""
-    steps = max(1, int(seconds / 0.1))
+    steps = max(1, round(seconds / 0.1))
     for i in range(steps):
         await anyio.sleep(seconds / steps)
         await ctx.report_progress(i + 1, steps, f"step {i + 1}")
