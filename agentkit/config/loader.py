@@ -10,11 +10,11 @@ from typing import Any
 import pydantic
 
 from agentkit.config.errors import TaskError
-from agentkit.config.task import _MCP_KEYS, ModelConfig, TaskConfig
+from agentkit.config.task import MCP_KEYS, ModelConfig, TaskConfig
 from agentkit.config.yaml_source import Locations, Path_, YAMLProblem, dotted, read_yaml
 
 TASK_FILE_NAMES = ("task.yaml", "task.yml")
-_FIELD_ALIASES: dict[str, tuple[str, ...]] = {"mcp_servers": _MCP_KEYS, "ref": ("name", "use", "ref")}
+_FIELD_ALIASES: dict[str, tuple[str, ...]] = {"mcp_servers": MCP_KEYS, "ref": ("name", "use", "ref")}
 _SCOPES: dict[Path_, tuple[str, type[pydantic.BaseModel]]] = {
     (): ("the task", TaskConfig),
     ("model",): ("model", ModelConfig),
@@ -113,14 +113,14 @@ def _parse_mcp_servers(task: TaskConfig, data: dict[str, Any]) -> None:
         return
     from agentkit.mcp.config import parse_servers
 
-    key = next(k for k in _MCP_KEYS if k in data)
+    key = next(k for k in MCP_KEYS if k in data)
     raw = data[key]
     try:
         task.mcp_servers = parse_servers(raw, base_dir=task.base_dir)
     except ValueError as exc:
         message = str(exc)
-        inner = next((raw[k] for k in _MCP_KEYS if isinstance(raw.get(k), dict)), raw)
-        prefix: Path_ = (key, *(k for k in _MCP_KEYS if k in raw and raw[k] is inner))
+        inner = next((raw[k] for k in MCP_KEYS if isinstance(raw.get(k), dict)), raw)
+        prefix: Path_ = (key, *(k for k in MCP_KEYS if k in raw and raw[k] is inner))
         named = next((name for name in inner if f"{name!r}" in message), None)
         path = (*prefix, named) if named is not None else (key,)
         raise TaskError(f"{_at(task.locations, path)}: {message}") from None
@@ -191,7 +191,7 @@ def _unknown_key(path: Path_) -> str:
     scope, model = _SCOPES.get(parent, (dotted(parent), None))
     if model is None:
         return f"unknown key {key!r} in {scope}; remove it"
-    known = [*model.model_fields, *(_MCP_KEYS if model is TaskConfig else ())]
+    known = [*model.model_fields, *(MCP_KEYS if model is TaskConfig else ())]
     known = [k for k in known if k != "base_dir"]
     if model is TaskConfig and key in ModelConfig.model_fields:
         return f"unknown key {key!r} in the task — it belongs under `model:` (model.{key})"

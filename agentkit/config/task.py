@@ -11,7 +11,7 @@ from agentkit.config.yaml_source import Locations
 
 Thinking = Literal["auto", "on", "off"]
 _APPROVALS = ("allow", "ask", "deny")
-_MCP_KEYS = ("mcp_servers", "mcpServers", "servers")
+MCP_KEYS = ("mcp_servers", "mcpServers", "servers")
 
 
 def _on_off(value: Any) -> Any:
@@ -181,7 +181,7 @@ class TaskConfig(BaseModel):
     def _aliases(cls, value: Any) -> Any:
         if not isinstance(value, dict):
             return value
-        given = [k for k in _MCP_KEYS if k in value]
+        given = [k for k in MCP_KEYS if k in value]
         if len(given) > 1:
             raise ValueError(f"MCP servers are given twice, as {given[0]!r} and {given[1]!r}; keep one")
         value = dict(value)
