@@ -1,0 +1,173 @@
+"""The ``python`` tool: normal runs, and runaway or hostile code that must not hurt the agent."""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from pathlib import Path
+
+import anyio
+import pytest
+
+from agentkit.tooling.base import ToolContext
+from tools import builtin_tool, sandbox
+from tools.sandbox import Isolation, isolation
+
+pytestmark = pytest.mark.anyio
+
+SMALL = {"time_limit": 5, "memory_mb": 256, "max_processes": 8, "max_output_bytes": 2000}
+
+
+async def run(code: str, **options):
+    tool = builtin_tool("python", {**SMALL, **options}, base_dir=Path("."))
+    return await tool.call({"code": code}, ToolContext())
+
+
+def processes_with(marker: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if marker.encode() in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                pass
+    return found
+
+
+def spawn_sleeper(marker: str, detach: bool = True) -> str:
+    """Code that starts a long sleeper (its own session if detach) tagged with ``marker``."""
+    return (
+        "import subprocess, sys\n"
+        f"subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)', {marker!r}], "
+        f"start_new_session={detach})\n"
+    )
+
+
+async def test_prints_and_last_expression():
+    result = await run("print('hi')\nx = 6 * 7\nx")
+    assert not result.is_error
+    assert result.text == "exit status 0\nstdout:\nhi\n42"
+    assert result.structured["exit_code"] == 0
+
+
+async def test_exception_and_exit_code():
+    result = await run("def f():\n    return 1 / 0\nf()")
+    assert result.is_error and result.text.startswith("exception: ZeroDivisionError: division by zero")
+    assert 'File "main.py", line 2, in f' in result.text
+    exited = await run("import sys\nprint('bye')\nsys.exit(3)")
+    assert exited.is_error and exited.text.startswith("exit status 3\nstdout:\nbye")
+
+
+async def test_fresh_folder_and_minimal_environment():
+    result = await run("import os, sys\nprint(os.listdir('.'), sorted(os.environ), sys.flags.isolated)")
+    assert "['main.py'] ['HOME', 'LANG', 'MPLBACKEND', 'PATH', 'TMPDIR'] 1" in result.text
+
+
+async def test_infinite_loop_times_out():
+    started = time.monotonic()
+    result = await run("while True:\n    pass", time_limit=0.5)
+    assert result.is_error and result.text.startswith("timed out after 0.5 s")
+    assert time.monotonic() - started < 3
+
+
+async def test_cpu_limit_kills_before_wall_clock():
+    result = await run("while True:\n    pass", time_limit=5, cpu_seconds=1)
+    assert result.is_error and "CPU time limit (1 s) exceeded" in result.text
+
+
+async def test_ten_gigabyte_allocation_fails_inside():
+    result = await run("x = bytearray(10 * 1024**3)")
+    assert result.is_error and result.text.startswith("exception: MemoryError (memory limit is 256 MiB)")
+
+
+async def test_output_is_capped():
+    result = await run("print('x' * 100_000)")
+    assert "[98001 more bytes of stdout dropped]" in result.text and len(result.text) < 2500
+
+
+async def test_killing_parent_or_agent_does_not_hurt_us():
+    me = os.getpid()
+    code = (
+        "import os, signal\n"
+        "for pid in (os.getppid(), %d):\n"
+        "    try:\n"
+        "        os.kill(pid, signal.SIGKILL)\n"
+        "    except OSError as exc:\n"
+        "        print(pid, type(exc).__name__)\n"
+        "print('still here')\n" % me
+    )
+    result = await run(code)
+    assert os.getpid() == me  # we are alive to assert this
+    if isolation(False).prefix:  # in a pid namespace our pid does not exist and pid 1 ignores SIGKILL
+        assert result.text.startswith("exit status 0") and f"{me} ProcessLookupError" in result.text
+        assert "still here" in result.text
+    group_kill = await run("import os\nos.kill(0, 9)")
+    assert group_kill.is_error
+
+
+async def test_fork_bomb_is_bounded_and_cleaned_up():
+    marker = f"bomb-{uuid.uuid4().hex}"
+    code = (
+        "import os, sys, subprocess\n"
+        f"subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)', {marker!r}])\n"
+        "while True:\n"
+        "    try:\n"
+        "        os.fork()\n"
+        "    except OSError:\n"
+        "        pass\n"
+    )
+    result = await run(code, time_limit=1, max_processes=6)
+    assert result.is_error and "timed out" in result.text
+    await anyio.sleep(0.2)
+    assert processes_with(marker) == []
+
+
+async def test_background_processes_are_killed_after_a_normal_exit():
+    marker = f"bg-{uuid.uuid4().hex}"
+    result = await run(spawn_sleeper(marker) + "print('started')")
+    assert "started" in result.text
+    await anyio.sleep(0.2)
+    assert processes_with(marker) == []
+
+
+async def test_cancelling_the_call_kills_the_code():
+    marker = f"cancel-{uuid.uuid4().hex}"
+    with anyio.move_on_after(1.0) as scope:
+        await run(spawn_sleeper(marker, detach=False) + "import time\ntime.sleep(30)", time_limit=30)
+    assert scope.cancelled_caught
+    await anyio.sleep(0.2)
+    assert processes_with(marker) == []
+
+
+async def test_network_blocked_by_default():
+    if "network is NOT blocked on this platform" in isolation(False).notes:
+        pytest.skip("no network namespace on this platform")
+    code = "import socket\ns = socket.socket()\ns.settimeout(1)\ns.connect(('10.255.255.1', 80))"
+    result = await run(code)
+    assert result.is_error and "OSError" in result.text and "timed out" not in result.text
+
+
+async def test_bad_arguments_and_options():
+    tool = builtin_tool("python", {}, base_dir=Path("."))
+    assert tool.default_approval == "ask"
+    assert (await tool.call({}, ToolContext())).is_error
+    assert "empty" in (await tool.call({"code": "  "}, ToolContext())).text
+    with pytest.raises(ValueError, match=r"unknown option 'memory' — did you mean 'memory_mb'\?"):
+        builtin_tool("python", {"memory": 100}, base_dir=Path("."))
+
+
+async def test_without_namespaces_limits_and_cleanup_still_hold(monkeypatch):
+    monkeypatch.setattr(sandbox, "isolation", lambda network: Isolation((), ("no namespaces (test)",)))
+    marker = f"plain-{uuid.uuid4().hex}"
+    result = await run(spawn_sleeper(marker, detach=False) + "print('ok')")
+    assert (
+        result.text.startswith("exit status 0\nstdout:\nok") and "note: no namespaces (test)" in result.text
+    )
+    await anyio.sleep(0.2)
+    assert processes_with(marker) == []
+    looping = await run("while True:\n    pass", time_limit=0.5)
+    assert looping.text.startswith("timed out after 0.5 s")
+    parent = await run("import os\nos.kill(os.getppid(), 9)")
+    assert parent.is_error and "killed by signal 9" in parent.text

@@ -1,0 +1,331 @@
+"""Run Python source in a separate, limited process, and always clean up after it.
+
+Layers, each used where the platform allows it (the result's ``notes`` say what was missing):
+
+- Linux namespaces via ``unshare``: a user namespace (no real capabilities), a pid namespace (the code
+  cannot see or signal the agent; when its first process ends, the kernel kills every process in
+  it), a private ``/proc``, and an empty network namespace unless network is allowed.
+- A pids cgroup capping the process count where a cgroup is writable (root on cgroup v1), else
+  ``RLIMIT_NPROC`` (which Linux does not enforce for root outside a user namespace).
+- rlimits on CPU seconds, address space, file size and core dumps; a wall-clock timeout after which
+  the whole process group is killed; output read through pipes and capped.
+- ``python -I`` in a fresh temporary folder with a minimal environment (no API keys, no user site).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import anyio
+from anyio.abc import ByteReceiveStream
+
+RUNNER_SOURCE = (Path(__file__).with_name("sandbox_runner.py")).read_text(encoding="utf-8")
+_NAMESPACES = ["unshare", "--user", "--map-root-user", "--pid", "--fork", "--kill-child"]
+_PRIVATE_PROC = ["--mount", "--mount-proc"]
+_FILE_MB = 64
+_DRAIN_GRACE = 1.0
+"""Seconds to finish reading output after the code ended (a detached child may hold the pipe)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    wall_seconds: float = 30.0
+    cpu_seconds: int = 30
+    memory_mb: int = 512
+    max_processes: int = 32
+    max_output_bytes: int = 20_000
+    network: bool = False
+
+
+@dataclass(slots=True)
+class SandboxResult:
+    stdout: str
+    stderr: str
+    exit_code: int | None = None
+    signal: int | None = None
+    exception: str | None = None
+    timed_out: bool = False
+    stdout_dropped: int = 0
+    stderr_dropped: int = 0
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+    """What this platform could not enforce, said plainly."""
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0 and not self.timed_out
+
+
+@dataclass(frozen=True, slots=True)
+class Isolation:
+    """The command prefix that isolates the child, and what it leaves unenforced."""
+
+    prefix: tuple[str, ...]
+    notes: tuple[str, ...]
+
+
+def _works(prefix: list[str]) -> bool:
+    try:
+        done = subprocess.run([*prefix, "true"], capture_output=True, timeout=10, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0
+
+
+@cache
+def isolation(network: bool) -> Isolation:
+    """Probe (once per process) the strongest namespace set that works here."""
+    unshare = shutil.which("unshare") if sys.platform.startswith("linux") else None
+    if unshare:
+        net = [] if network else ["--net"]
+        for extra, notes in (
+            (_PRIVATE_PROC, ()),
+            ([], ("/proc was not made private: the code can see (not signal) other processes",)),
+        ):
+            prefix = [unshare, *_NAMESPACES[1:], *extra, *net]
+            if _works(prefix):
+                return Isolation(tuple(prefix), notes)
+    notes = ["no Linux namespaces here: the code runs as your user and can see your other processes"]
+    if not network:
+        notes.append("network is NOT blocked on this platform")
+    return Isolation((), tuple(notes))
+
+
+def _pids_cgroup(max_processes: int) -> Path | None:
+    """A fresh cgroup with ``pids.max`` set, or None where we may not create one."""
+    candidates: list[Path] = []
+    try:
+        lines = Path("/proc/self/cgroup").read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        if "pids" in controllers.split(","):
+            candidates.append(Path("/sys/fs/cgroup/pids") / path.lstrip("/"))
+        elif controllers == "":
+            base = Path("/sys/fs/cgroup") / path.lstrip("/")
+            try:
+                if "pids" in (base / "cgroup.subtree_control").read_text().split():
+                    candidates.append(base)
+            except OSError:
+                pass
+    for base in candidates:
+        group = base / f"agentkit-{uuid.uuid4().hex[:12]}"
+        try:
+            group.mkdir()
+        except OSError:
+            continue
+        try:
+            (group / "pids.max").write_text(str(max_processes))
+            return group
+        except OSError:
+            _remove_cgroup(group)
+    return None
+
+
+def _kill_cgroup(group: Path) -> None:
+    kill_file = group / "cgroup.kill"
+    if kill_file.exists():
+        try:
+            kill_file.write_text("1")
+            return
+        except OSError:
+            pass
+    for _ in range(20):
+        try:
+            pids = [int(p) for p in (group / "cgroup.procs").read_text().split()]
+        except OSError:
+            return
+        if not pids:
+            return
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def _remove_cgroup(group: Path) -> None:
+    for _ in range(50):
+        try:
+            group.rmdir()
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            time.sleep(0.02)
+
+
+def _own_process_count() -> int:
+    uid = os.getuid()
+    count = 0
+    for entry in Path("/proc").iterdir() if Path("/proc").is_dir() else ():
+        if entry.name.isdigit():
+            try:
+                count += entry.stat().st_uid == uid
+            except OSError:
+                pass
+    return count
+
+
+def _process_limit(limits: Limits, iso: Isolation, group: Path | None) -> tuple[int | None, list[str]]:
+    """The RLIMIT_NPROC to set (if any) and a note when the process count is not capped."""
+    if group is not None:
+        return None, []
+    if os.geteuid() != 0:
+        # Inside a user namespace the count starts from zero; outside it counts all our processes.
+        return limits.max_processes + (0 if iso.prefix else _own_process_count()), []
+    return None, ["the process count is not capped (running as root without a writable pids cgroup)"]
+
+
+def _environment(workdir: str) -> dict[str, str]:
+    return {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "HOME": workdir,
+        "TMPDIR": workdir,
+        "LANG": "C.UTF-8",
+        "MPLBACKEND": "Agg",
+    }
+
+
+async def _drain(stream: ByteReceiveStream | None, cap: int, sink: list[bytes]) -> int:
+    """Keep the first ``cap`` bytes of ``stream``; return how many more were dropped."""
+    kept = dropped = 0
+    if stream is None:
+        return 0
+    async for chunk in stream:
+        room = cap - kept
+        if room > 0:
+            sink.append(chunk[:room])
+            kept += min(room, len(chunk))
+        dropped += max(0, len(chunk) - max(room, 0))
+    return dropped
+
+
+def _read_status(fd: int) -> list[dict]:
+    os.set_blocking(fd, False)
+    data = b""
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except BlockingIOError:
+            break
+        if not chunk:
+            break
+        data += chunk
+    events = []
+    for line in data.decode("utf-8", errors="replace").splitlines():
+        try:
+            events.append(json.loads(line))
+        except ValueError:
+            continue
+    return events
+
+
+def _kill_group(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+async def run_python(code: str, limits: Limits) -> SandboxResult:
+    """Run ``code`` as ``main.py`` in a fresh folder under ``limits``; nothing is left running after."""
+    iso = await anyio.to_thread.run_sync(isolation, limits.network)
+    workdir = tempfile.mkdtemp(prefix="agentkit-python-")
+    Path(workdir, "main.py").write_text(code, encoding="utf-8")
+    group = _pids_cgroup(limits.max_processes) if sys.platform.startswith("linux") else None
+    nproc, notes = _process_limit(limits, iso, group)
+    status_read, status_write = os.pipe()
+    config = {
+        "status_fd": status_write,
+        "cgroup": str(group) if group else None,
+        "cpu_seconds": max(1, int(limits.cpu_seconds)),
+        "memory_mb": limits.memory_mb,
+        "file_mb": _FILE_MB,
+        "nproc": nproc,
+    }
+    command = [*iso.prefix, sys.executable, "-I", "-X", "utf8", "-c", RUNNER_SOURCE, json.dumps(config)]
+    out: list[bytes] = []
+    err: list[bytes] = []
+    dropped = {"out": 0, "err": 0}
+    timed_out = False
+    started = time.monotonic()
+    process = None
+    try:
+        process = await anyio.open_process(
+            command,
+            stdin=subprocess.DEVNULL,
+            cwd=workdir,
+            env=_environment(workdir),
+            start_new_session=True,
+            pass_fds=(status_write,),
+        )
+        os.close(status_write)
+        status_write = -1
+
+        drained = anyio.Event()
+        pending = {"out", "err"}
+
+        async def drain(name: str, stream: ByteReceiveStream | None, sink: list[bytes]) -> None:
+            dropped[name] = await _drain(stream, limits.max_output_bytes, sink)
+            pending.discard(name)
+            if not pending:
+                drained.set()
+
+        with anyio.move_on_after(limits.wall_seconds) as scope:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(drain, "out", process.stdout, out)
+                tg.start_soon(drain, "err", process.stderr, err)
+                await process.wait()
+                # The run is over: whatever it left behind goes now, which also closes its pipes.
+                _kill_group(process.pid)
+                if group is not None:
+                    _kill_cgroup(group)
+                with anyio.move_on_after(_DRAIN_GRACE):
+                    await drained.wait()
+                tg.cancel_scope.cancel()
+        timed_out = scope.cancelled_caught
+    finally:
+        with anyio.CancelScope(shield=True):
+            if process is not None:
+                _kill_group(process.pid)
+                if group is not None:
+                    _kill_cgroup(group)
+                await process.wait()
+                await process.aclose()
+            events = _read_status(status_read)
+            os.close(status_read)
+            if status_write >= 0:
+                os.close(status_write)
+            if group is not None:
+                await anyio.to_thread.run_sync(_remove_cgroup, group)
+            await anyio.to_thread.run_sync(lambda: shutil.rmtree(workdir, ignore_errors=True))
+    result = SandboxResult(
+        stdout=b"".join(out).decode("utf-8", errors="replace"),
+        stderr=b"".join(err).decode("utf-8", errors="replace"),
+        timed_out=timed_out,
+        stdout_dropped=dropped["out"],
+        stderr_dropped=dropped["err"],
+        seconds=time.monotonic() - started,
+        notes=[*iso.notes, *notes],
+    )
+    for event in events:
+        result.exception = event.get("exception", result.exception)
+        result.exit_code = event.get("exit", result.exit_code)
+        result.signal = event.get("signal", result.signal)
+    if result.exit_code is None and result.signal is None and not timed_out and process is not None:
+        code = process.returncode
+        result.signal, result.exit_code = (-code, None) if code is not None and code < 0 else (None, code)
+    return result
