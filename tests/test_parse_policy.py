@@ -280,6 +280,14 @@ def test_tricky_argument_text_survives_streaming():
     assert c.raw_arguments == args
 
 
+def test_tool_call_tag_mentioned_in_content_prose_stays_content():
+    text = f"</think>\n\nWrap calls in <tool_call> tags, like </tool_call>.\n{WEATHER_CALL}\nok"
+    out = parse_both(text, tools=TOOLS)
+    assert out.content == "Wrap calls in <tool_call> tags, like </tool_call>.\nok"
+    assert [(c.name, c.index, c.id) for c in out.tool_calls] == [("get_weather", 0, "call_0")]
+    assert out.invalid_tool_calls == []
+
+
 def test_content_with_brace_and_angle_text_is_not_mistaken_for_tags():
     text = "</think>\n\nUse a < b and <tool or {x} or </tool_ca freely."
     assert parse_both(text).content == "Use a < b and <tool or {x} or </tool_ca freely."

@@ -128,3 +128,9 @@ def test_held_back_tail_stays_bounded():
     for k in range(0, len(text), 3):
         emitted += sum(len(e.text) for e in parser.feed(text[k : k + 3]))
         assert len(text[: k + 3]) - emitted <= len("<tool_call>")
+
+
+def test_reasoning_keeps_streaming_after_a_prose_tool_call_mention():
+    parser = OutputParser(tools=TOOLS)
+    assert parser.feed("<think>\nI would use <tool_call> ") == [ReasoningDelta("I would use ")]
+    assert parser.feed("tags here") == [ReasoningDelta("<tool_call> tags here")]

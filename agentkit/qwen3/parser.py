@@ -65,6 +65,7 @@ class _OpenCall:
         "index",
         "id",
         "ws_before",
+        "prose",
     )
 
     def __init__(self, *, bare_xml: bool = False, index: int = -1, call_id: str = "") -> None:
@@ -80,6 +81,7 @@ class _OpenCall:
         self.index = index
         self.id = call_id
         self.ws_before = ""
+        self.prose = False  # the body does not start like a call: the <tool_call> was a mention
 
     def add(self, text: str) -> tuple[str | None, str]:
         """Append body text; return (name if it just became known, new arguments text)."""
@@ -89,7 +91,9 @@ class _OpenCall:
         if self.xml is None:
             if text.isspace():
                 return None, ""
-            self.xml = text.lstrip()[0] == "<"
+            first = text.lstrip()[0]
+            self.xml = first == "<"
+            self.prose = first not in "{<"
             text = self.body()  # the scanner also counts the whitespace before
         if not self.xml:
             return self.scanner.feed(text)
@@ -221,7 +225,13 @@ class OutputParser:
         assert call is not None
         tag, text = self._scan((CALL_CLOSE, THINK_CLOSE, CALL_OPEN), eof)
         call.add(text)
-        if tag == CALL_CLOSE:
+        if tag == CALL_CLOSE and call.prose:
+            call.closed = True
+            self._tentative_to_prose(call.raw())
+        elif tag is None and call.prose:
+            self._tentative_to_prose(call.raw())
+            return True
+        elif tag == CALL_CLOSE:
             call.closed = True
             self._chain.append(call)
             self._call, self._ws = None, ""
@@ -261,7 +271,6 @@ class OutputParser:
         self._content.write(text)
         if tag is None:
             return False
-        self._content.call_boundary()
         self._open_call(bare_xml=tag == FUNCTION_OPEN)
         return True
 
@@ -270,7 +279,17 @@ class OutputParser:
         assert call is not None
         bare = call.bare
         tag, text = self._scan((FUNCTION_CLOSE,) if bare else (CALL_CLOSE, CALL_OPEN), eof)
-        self._stream(call, *call.add(text + (FUNCTION_CLOSE if bare and tag else "")))
+        name, args = call.add(text + (FUNCTION_CLOSE if bare and tag else ""))
+        if call.prose:  # "<tool_call>" mentioned in the text: it stays content
+            self._content.write(CALL_OPEN + call.body() + (CALL_CLOSE if tag == CALL_CLOSE else ""))
+            self._call = None
+            self._state = _CONTENT
+            if tag == CALL_OPEN:
+                self._open_call(bare_xml=False)
+            return True
+        if call.xml is not None:
+            self._confirm(call)
+        self._stream(call, name, args)
         if tag is None:
             return False
         self._finish_call(call, closed=True)
@@ -299,13 +318,19 @@ class OutputParser:
     # -- calls ------------------------------------------------------------------------------------
 
     def _open_call(self, *, bare_xml: bool) -> None:
-        index = self._next_index
-        self._next_index += 1
-        call = _OpenCall(bare_xml=bare_xml, index=index, call_id=self._new_id(index))
+        call = _OpenCall(bare_xml=bare_xml)
         if bare_xml:
             call.add(FUNCTION_OPEN)
         self._call = call
         self._state = _CALL
+
+    def _confirm(self, call: _OpenCall) -> None:
+        """The call is a call: give it the next index and id, and end the content segment before it."""
+        if call.index < 0:
+            call.index = self._next_index
+            self._next_index += 1
+            call.id = self._new_id(call.index)
+            self._content.call_boundary()
 
     def _stream(self, call: _OpenCall, name: str | None, args: str) -> None:
         if name is not None and not call.started:
@@ -328,6 +353,7 @@ class OutputParser:
 
     def _finish_call(self, call: _OpenCall, *, closed: bool, parsed: ParsedCall | None = None) -> None:
         if parsed is None:
+            self._confirm(call)
             parsed = self._parse(call, closed=closed)
         judged = self._checker.judge(parsed, index=call.index, call_id=call.id)
         if isinstance(judged, ToolCall):
@@ -355,9 +381,7 @@ class OutputParser:
         self._chain = []
         self._ws = ""
         for call, one in recovered:
-            call.index = self._next_index
-            self._next_index += 1
-            call.id = self._new_id(call.index)
+            self._confirm(call)
             self._finish_call(call, closed=True, parsed=one)
         return bool(recovered)
 
@@ -421,8 +445,9 @@ def parse_output(
     in Thinking-2507 output); without ``</think>`` the reasoning was cut off (``reasoning_truncated``),
     unless it ends with complete valid calls, which are recovered. A ``<tool_call>`` inside the think
     block is prose, except complete calls that are the last thing before ``</think>``.
-    ``thinking=False``: everything is content. Broken calls go to ``invalid_tool_calls`` with an error
-    written for the model; they never drop the other calls.
+    ``thinking=False``: everything is content. A ``<tool_call>`` whose body does not start like a call
+    (``{``, or ``<function=`` for XML) is a mention in prose and stays text. Broken calls go to
+    ``invalid_tool_calls`` with an error written for the model; they never drop the other calls.
     """
     parser = OutputParser(tools, tool_format, thinking, id_factory)
     parser.feed(text)
