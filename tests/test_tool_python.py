@@ -91,12 +91,12 @@ async def test_killing_parent_or_agent_does_not_hurt_us():
     me = os.getpid()
     code = (
         "import os, signal\n"
-        "for pid in (os.getppid(), %d):\n"
+        f"for pid in (os.getppid(), {me}):\n"
         "    try:\n"
         "        os.kill(pid, signal.SIGKILL)\n"
         "    except OSError as exc:\n"
         "        print(pid, type(exc).__name__)\n"
-        "print('still here')\n" % me
+        "print('still here')\n"
     )
     result = await run(code)
     assert os.getpid() == me  # we are alive to assert this
