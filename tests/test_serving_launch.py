@@ -373,3 +373,68 @@ def test_agentkit_run_without_endpoint_launches_runs_and_cleans_up(fake, monkeyp
     assert sorted(r["env"]["CUDA_VISIBLE_DEVICES"] for r in runs) == ["0,1", "2,3"]
     assert all("--tensor-parallel-size" in r["argv"] for r in runs)
     assert fake.pids() and not any(alive(p) for p in fake.pids())
+
+
+def test_killing_the_parent_outright_still_stops_the_engine(fake, monkeypatch):
+    """SIGKILL leaves no chance to clean up: the kernel's parent-death signal stops the engine."""
+    monkeypatch.setenv("FAKE_GPUS", "1")
+    folder = fake.make_model("Qwen3-0.6B")
+    driver = subprocess.Popen(
+        [sys.executable, "-c", DRIVER, str(folder), str(free_ports(1))], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert driver.stdout.readline().startswith("READY")
+        started = fake.pids()
+        driver.kill()
+        driver.wait(timeout=10)
+        deadline = time.monotonic() + 5
+        while any(alive(p) for p in started) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(alive(p) for p in started)
+    finally:
+        driver.kill()
+        driver.wait()
+
+
+def test_serve_command_launches_prints_the_endpoint_and_stops_on_ctrl_c(fake, monkeypatch):
+    monkeypatch.setenv("FAKE_GPUS", "1")
+    folder = fake.make_model("Qwen3-Coder-30B-A3B-Instruct")
+    port = free_ports(1)
+    serve = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "agentkit",
+            "serve",
+            str(folder),
+            "--port",
+            str(port),
+            "--max-model-len",
+            "32768",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+    )
+    try:
+        line = serve.stdout.readline()
+        assert line.startswith(f"ready: Qwen3-Coder-30B-A3B-Instruct at http://127.0.0.1:{port}/v1"), (
+            serve.stderr.read()
+        )
+        started = fake.pids()
+        serve.send_signal(signal.SIGINT)
+        assert serve.wait(timeout=20) == 130
+        assert not any(alive(p) for p in started)
+    finally:
+        serve.kill()
+        serve.wait()
+    (run,) = fake.records()
+    assert run["argv"][-3:] == ["--enable-auto-tool-choice", "--tool-call-parser", "qwen3_coder"]
+    assert "--max-model-len 32768" in " ".join(run["argv"])
+
+
+def test_importing_serving_is_cheap():
+    code = "import sys, agentkit.serving; print(sorted(m for m in ('httpx', 'anyio', 'agentkit.serving.planner') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=30)
+    assert out.stdout.strip() == "[]", out.stderr

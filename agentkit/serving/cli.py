@@ -37,6 +37,11 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--api-key", help="API key the server requires")
     parser.add_argument("--name", help="served model name (default: the Hugging Face name or folder name)")
     parser.add_argument(
+        "--variant",
+        choices=["hybrid", "thinking-2507", "instruct-2507", "coder"],
+        help="Qwen3 family for the parser flags (default: from the model's name)",
+    )
+    parser.add_argument(
         "--timeout", type=float, default=1800.0, help="seconds to wait for readiness (default 1800)"
     )
     parser.add_argument(
@@ -66,6 +71,7 @@ def _options(args: argparse.Namespace):  # -> ServeOptions
         max_model_len=args.max_model_len,
         api_key=args.api_key,
         tp=args.tp,
+        variant=args.variant,
         gpu_memory_utilization=args.gpu_memory_utilization,
         timeout=args.timeout,
     )

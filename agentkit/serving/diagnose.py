@@ -14,7 +14,7 @@ class Cause:
     kind: str
     patterns: tuple[str, ...]
     fatal: bool
-    """Seen while the engine still runs, this line means it will not recover: stop waiting at once."""
+    """Seen while the engine still runs, such a line means it will not recover: stop waiting at once."""
 
 
 CAUSES = (
@@ -25,55 +25,43 @@ CAUSES = (
             r"OutOfMemoryError",
             r"No available memory for the cache blocks",
             r"larger than the maximum number of tokens that can be stored in KV cache",
-            r"Not enough memory",
             r"cudaErrorMemoryAllocation",
         ),
         True,
     ),
-    Cause("port", (r"Address already in use", r"\[Errno 98\]", r"address already in use"), True),
-    Cause(
-        "architecture",
-        (
-            r"Model architectures? \[?'?[\w]+'?\]? (are|is) not supported",
-            r"Unsupported (model )?architecture",
-        ),
-        True,
-    ),
+    Cause("port", (r"Address already in use", r"\[Errno 98\]"), True),
+    Cause("architecture", (r"Model architectures? \[?.*\]? (are|is) not supported",), True),
+    Cause("weights", (r"GatedRepoError", r"RepositoryNotFoundError", r"Cannot find any model weights"), True),
+    Cause("gpu", (r"No CUDA GPUs are available", r"CUDA driver version is insufficient"), True),
+    # Seen only in the log of an engine that already exited: these can also appear in harmless warnings.
+    Cause("oom", (r"Not enough memory",), False),
     Cause(
         "weights",
         (
-            r"GatedRepoError",
             r"Access to model .* is restricted",
             r"401 Client Error",
-            r"RepositoryNotFoundError",
             r"LocalEntryNotFoundError",
             r"does not appear to have (a )?files? named",
-            r"Cannot find any model weights",
-            r"No model weights found",
             r"OfflineModeIsEnabled",
         ),
-        True,
+        False,
     ),
-    Cause(
-        "gpu",
-        (
-            r"No CUDA GPUs are available",
-            r"CUDA driver version is insufficient",
-            r"no kernel image is available",
-            r"Failed to infer device type",
-        ),
-        True,
-    ),
-    Cause("engine", (r"No module named '?(vllm|sglang)", r"command not found"), True),
+    Cause("gpu", (r"no kernel image is available", r"Failed to infer device type"), False),
+    Cause("engine", (r"No module named '?(vllm|sglang)",), False),
 )
 
 
-def find_cause(text: str) -> str | None:
+def find_cause(text: str, *, fatal_only: bool = False) -> str | None:
     """The kind of failure ``text`` (log lines) shows, or None."""
     for cause in CAUSES:
-        if any(re.search(p, text) for p in cause.patterns):
+        if (cause.fatal or not fatal_only) and any(re.search(p, text) for p in cause.patterns):
             return cause.kind
     return None
+
+
+def first_fatal_line(lines: list[str]) -> str | None:
+    """The first line showing the engine cannot recover (e.g. CUDA out of memory), or None."""
+    return next((line for line in lines if find_cause(line, fatal_only=True)), None)
 
 
 def _serve_cmd(model_arg: str, extra: list[str]) -> str:

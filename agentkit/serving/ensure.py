@@ -9,7 +9,7 @@ from typing import Any
 
 from agentkit.serving.diagnose import diagnose
 from agentkit.serving.errors import ServingError
-from agentkit.serving.launcher import ServerProcess, StatusCallback, wait_ready
+from agentkit.serving.launcher import ServerProcess, StartFailed, StatusCallback, wait_ready
 from agentkit.serving.spec import LaunchSpec, ServeOptions, prepare
 
 
@@ -121,25 +121,27 @@ async def start_servers(
                 api_key=spec.api_key,
                 status_every=status_every,
             )
-        except ServingError as exc:
-            if server.returncode() is None and str(exc).startswith("fatal"):
+        except StartFailed as exc:
+            if exc.reason == "fatal":
                 await anyio.sleep(0.5)  # let the engine finish writing its traceback
             server.new_log_lines()
-            failures.append(
-                diagnose(
-                    server.log_text(),
-                    plan=spec.plan,
-                    model_arg=spec.options.model_arg,
-                    engine=spec.engine.name,
-                    port=spec.replicas[i].port,
-                    log_path=str(server.log_path),
-                    returncode=server.returncode(),
+            if exc.reason == "timeout":
+                failures.append(
+                    f"{spec.engine.name} did not become ready within {spec.options.timeout:.0f} s (last line: "
+                    f"{server.last_line!r}); log: {server.log_path}. Raise the timeout if weights are still loading."
                 )
-                if not str(exc).startswith("not ready")
-                else f"{spec.engine.name} did not become ready within {spec.options.timeout:.0f} s "
-                f"(last line: {server.last_line!r}); log: {server.log_path}. Raise the timeout if the "
-                "weights are still loading."
-            )
+            else:
+                failures.append(
+                    diagnose(
+                        server.log_text(),
+                        plan=spec.plan,
+                        model_arg=spec.options.model_arg,
+                        engine=spec.engine.name,
+                        port=spec.replicas[i].port,
+                        log_path=str(server.log_path),
+                        returncode=server.returncode(),
+                    )
+                )
             cancel.cancel()
 
     try:

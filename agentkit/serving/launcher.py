@@ -17,11 +17,21 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from agentkit.serving.diagnose import CAUSES
+from agentkit.serving.diagnose import first_fatal_line
 from agentkit.serving.errors import ServingError
 
 StatusCallback = Callable[[str], None]
 _LIVE: dict[int, ServerProcess] = {}
+
+
+class StartFailed(ServingError):
+    """A server did not become ready: ``reason`` is exited, fatal (a fatal log line) or timeout."""
+
+    def __init__(self, reason: str, detail: str):
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+
+
 _hooks_installed = False
 
 
@@ -178,17 +188,6 @@ def _install_hooks() -> None:
                 signal.signal(sig, _on_signal)
 
 
-def fatal_line(lines: list[str]) -> str | None:
-    """The first line that shows the engine cannot recover (e.g. CUDA out of memory), or None."""
-    import re
-
-    for line in lines:
-        for cause in CAUSES:
-            if cause.fatal and any(re.search(p, line) for p in cause.patterns):
-                return line
-    return None
-
-
 async def wait_ready(
     server: ServerProcess,
     *,
@@ -200,7 +199,7 @@ async def wait_ready(
 ) -> None:
     """Wait until ``server`` answers 200 on /health, reporting progress every ``status_every`` seconds.
 
-    Returns as soon as it is ready; raises :class:`ServingError` (not diagnosed: the caller reads the log)
+    Returns as soon as it is ready; raises :class:`StartFailed` (not diagnosed: the caller reads the log)
     the moment the process exits, prints a fatal line, or ``timeout`` passes.
     """
     import anyio
@@ -213,10 +212,10 @@ async def wait_ready(
         while True:
             lines = server.new_log_lines()
             if server.returncode() is not None:
-                raise ServingError(f"exited with status {server.returncode()}")
-            fatal = fatal_line(lines)
+                raise StartFailed("exited", f"status {server.returncode()}")
+            fatal = first_fatal_line(lines)
             if fatal:
-                raise ServingError(f"fatal: {fatal.strip()}")
+                raise StartFailed("fatal", fatal.strip())
             try:
                 response = await client.get(server.url + "/health")
                 if response.status_code == 200:
@@ -225,7 +224,7 @@ async def wait_ready(
                 pass
             elapsed = time.monotonic() - start
             if elapsed > timeout:
-                raise ServingError(f"not ready after {timeout:.0f} s")
+                raise StartFailed("timeout", f"not ready after {timeout:.0f} s")
             if on_status and elapsed - reported >= status_every:
                 reported = elapsed
                 on_status(f"{elapsed:4.0f}s  {server.last_line[:120]}")

@@ -22,6 +22,7 @@ KNOWN_ARCHITECTURES = {
     "Qwen2MoeForCausalLM",
 }
 GIB = 1024**3
+FAMILIES = ("hybrid", "thinking-2507", "instruct-2507", "coder")
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,14 +8,14 @@ import secrets
 import shlex
 import socket
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from agentkit.serving.errors import ServingError
 from agentkit.serving.flags import Engine, build_command, check_engine_supports, detect_engine, engine_env
 from agentkit.serving.gpus import list_gpus
-from agentkit.serving.modelinfo import load_model_info
+from agentkit.serving.modelinfo import FAMILIES, load_model_info
 from agentkit.serving.planner import DEFAULT_GPU_MEMORY_UTILIZATION, Plan, Replica, make_plan
 from agentkit.serving.raycluster import detect_ray_cluster
 
@@ -36,6 +36,8 @@ class ServeOptions:
     max_model_len: int | None = None
     api_key: str | None = None
     tp: int | None = None
+    variant: str | None = None
+    """Qwen3 family (hybrid, thinking-2507, instruct-2507, coder); None: from the model's name."""
     gpu_memory_utilization: float = DEFAULT_GPU_MEMORY_UTILIZATION
     timeout: float = 1800.0
     run_dir: str | None = None
@@ -46,7 +48,7 @@ class ServeOptions:
     def from_model(cls, model: dict[str, Any]) -> ServeOptions:
         """From a task's ``model:`` mapping (keys: path, name, engine, gpus, port, max_model_len, api_key, host…)."""
         known = {f for f in cls.__dataclass_fields__}
-        unknown = sorted(k for k in model if k not in known and k not in {"endpoint", "served_name"})
+        unknown = sorted(k for k in model if k not in known)
         if unknown:
             raise ServingError(
                 f"unknown model key(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}."
@@ -56,6 +58,8 @@ class ServeOptions:
             raise ServingError("model needs `path` (a local model folder) or `name` (a Hugging Face name).")
         if opts.gpus is not None and not isinstance(opts.gpus, (str, list)):
             opts.gpus = str(opts.gpus)
+        if opts.variant not in (None, *FAMILIES):
+            raise ServingError(f"unknown variant {opts.variant!r}; use one of {', '.join(FAMILIES)}.")
         return opts
 
     @property
@@ -166,6 +170,8 @@ def prepare(opts: ServeOptions, *, dry_run: bool = False, env: dict[str, str] | 
     """
     env = dict(os.environ if env is None else env)
     model = load_model_info(opts.model_arg)
+    if opts.variant:
+        model = replace(model, family=opts.variant)
     notes = []
     if not model.has_weights:
         message = f"no weight files (*.safetensors) in {model.path}"
