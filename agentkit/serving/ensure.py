@@ -10,7 +10,7 @@ from typing import Any
 from agentkit.serving.diagnose import diagnose
 from agentkit.serving.errors import ServingError
 from agentkit.serving.launcher import ServerProcess, StartFailed, StatusCallback, wait_ready
-from agentkit.serving.spec import LaunchSpec, ServeOptions, prepare
+from agentkit.serving.spec import LaunchSpec, ServeOptions, connect_host, prepare
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +51,7 @@ async def find_running(opts: ServeOptions) -> ServingHandle | None:
     """
     import httpx
 
-    host = "127.0.0.1" if opts.host in ("0.0.0.0", "::") else opts.host
+    host = connect_host(opts.host)
     port = opts.port or ServeOptions.DEFAULT_PORT
     headers = {"Authorization": f"Bearer {opts.api_key}"} if opts.api_key else {}
     wanted = {opts.served_name, opts.model_arg}
@@ -100,7 +100,7 @@ async def start_servers(
     run_dir = spec.run_dir()
     servers = []
     for replica, cmd, env in zip(spec.replicas, spec.commands, spec.envs):
-        host = spec.options.host if spec.options.host not in ("0.0.0.0", "::") else "127.0.0.1"
+        host = connect_host(spec.options.host)
         log = run_dir / f"{spec.engine.name}-{replica.port}.log"
         servers.append(ServerProcess(cmd, env, log, f"http://{host}:{replica.port}", keep=keep))
     (run_dir / "commands.txt").write_text("\n".join(" ".join(s.argv) for s in servers) + "\n")
@@ -128,7 +128,7 @@ async def start_servers(
             if exc.reason == "timeout":
                 failures.append(
                     f"{spec.engine.name} did not become ready within {spec.options.timeout:.0f} s (last line: "
-                    f"{server.last_line!r}); log: {server.log_path}. Raise the timeout if weights are still loading."
+                    f"{server.last_line!r}); log: {server.log_path}. Raise --timeout if weights are still loading."
                 )
             else:
                 failures.append(

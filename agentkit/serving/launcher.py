@@ -138,26 +138,30 @@ class ServerProcess:
         """SIGTERM the whole process group, SIGKILL what is left after ``grace`` seconds; reap the leader."""
         if not self.proc:
             return
-        pgid = self.proc.pid
-        _LIVE.pop(pgid, None)
-        for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
-            try:
-                os.killpg(pgid, sig)
-            except ProcessLookupError:
-                break
-            deadline = time.monotonic() + wait
-            while time.monotonic() < deadline:
-                self.proc.poll()
-                if not group_members(pgid):
-                    break
-                time.sleep(0.05)
-            else:
-                continue
-            break
+        _LIVE.pop(self.proc.pid, None)
+        if not self._signal_group(signal.SIGTERM, grace):
+            self._signal_group(signal.SIGKILL, 5.0)
         try:
             self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             pass
+
+    def _signal_group(self, sig: signal.Signals, wait: float) -> bool:
+        """Send ``sig`` to the process group; True once none of it is left (within ``wait`` seconds)."""
+        assert self.proc is not None
+        pgid = self.proc.pid
+        try:
+            os.killpg(pgid, sig)
+        except ProcessLookupError:
+            return True
+        deadline = time.monotonic() + wait
+        while True:
+            self.proc.poll()
+            if not group_members(pgid):
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
 
 
 def stop_all(grace: float = 10.0) -> None:

@@ -78,6 +78,11 @@ class ServeOptions:
         return self.port is not None
 
 
+def connect_host(host: str) -> str:
+    """Where a client on this machine reaches a server bound to ``host``."""
+    return "127.0.0.1" if host in ("0.0.0.0", "::") else host
+
+
 def port_free(host: str, port: int) -> bool:
     """Whether nothing listens on ``host:port``."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -119,7 +124,7 @@ class LaunchSpec:
     notes: list[str] = field(default_factory=list)
 
     def base_urls(self) -> list[str]:
-        host = self.options.host if self.options.host not in ("0.0.0.0", "::") else "127.0.0.1"
+        host = connect_host(self.options.host)
         return [f"http://{host}:{r.port}/v1" for r in self.replicas]
 
     def describe(self) -> str:
