@@ -2,11 +2,13 @@
 
 import base64
 import json
+from contextlib import ExitStack
 
 import pytest
 from mcp_fixtures.peers import (  # noqa: F401  (fixture)
     TOOLS_SERVER,
     everything_http,
+    free_port,
     no_leftover_processes,
     require_everything,
     require_time_server,
@@ -73,6 +75,19 @@ async def test_everything_over_streamable_http():
         async with ToolSet(providers=providers_from_config({"everything": {"url": f"{base}/mcp"}})) as ts:
             assert ts.providers[0].config.transport == "http"
             await _exercise_everything(ts)
+
+
+async def test_streamable_http_server_that_went_away_is_reconnected_once():
+    port = free_port()
+    with ExitStack() as first:
+        base = first.enter_context(everything_http("streamableHttp", port))
+        async with ToolSet(providers=providers_from_config({"everything": {"url": f"{base}/mcp"}})) as ts:
+            assert (await ts.get("echo").call({"message": "1"}, ToolContext())).text == "Echo: 1"
+            first.close()  # the server goes away
+            gone = await ts.get("echo").call({"message": "2"}, ToolContext())
+            assert gone.is_error and "stopped during the call to 'echo'" in gone.text
+            with everything_http("streamableHttp", port):
+                assert (await ts.get("echo").call({"message": "3"}, ToolContext())).text == "Echo: 3"
 
 
 async def test_everything_over_sse():

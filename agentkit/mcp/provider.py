@@ -179,17 +179,15 @@ class MCPServerProvider:
                     self._end_leftovers()
                 if self._stopping or self._down is not None:
                     break
+                tail = f" (stderr: {self._stderr_summary})" if self._stderr_summary else ""
                 if self._restarts_left <= 0:
-                    tail = f" (stderr: {self._stderr_summary})" if self._stderr_summary else ""
                     self._down = (
                         f"MCP server {self.name!r} stopped again after a restart{tail}; it stays down"
                     )
                     break
                 self._restarts_left -= 1
                 first = False
-                self._log(
-                    "warning", f"server went away (stderr: {self._stderr_summary or 'empty'}); restarting it"
-                )
+                self._log("warning", f"server went away{tail}; restarting it")
         finally:
             if self._down is None and self._stopping:
                 self._down = f"MCP server {self.name!r} is stopped"
@@ -297,6 +295,8 @@ class MCPServerProvider:
                 progress_callback=progress,
             )
         except MCPError as exc:
+            if exc.error.code == types.CONNECTION_CLOSED and session is self._session:
+                self._on_stream_end()  # HTTP transports report a dead server this way only
             return ToolResult.error(self._call_error(real_name, exc))
         except Exception as exc:  # a malformed result, a transport failure: the model gets the reason
             return ToolResult.error(f"Calling {real_name!r} on MCP server {self.name!r} failed: {_leaf(exc)}")
@@ -340,9 +340,12 @@ class MCPServerProvider:
     async def _on_message(self, message: Any) -> None:
         if isinstance(message, Exception):
             line = _junk_line(message)
+            if line is None:
+                self._log("warning", f"transport error: {_leaf(message)}")
+                return
             if len(self._junk) < 3:
                 self._junk.append(line)
-            self._log("warning", f"unreadable message from the server: {line!r}")
+            self._log("warning", f"non-MCP output from the server: {line!r}")
         elif isinstance(message, types.ToolListChangedNotification):
             self._relist = True
             self._wake.set()
@@ -576,17 +579,16 @@ def _leaf(exc: BaseException) -> BaseException:
     return exc
 
 
-def _junk_line(exc: Exception) -> str:
-    """The offending stdout text from the SDK's parse error, or the error itself."""
+def _junk_line(exc: Exception) -> str | None:
+    """The offending stdout text when ``exc`` is the SDK's parse error for a non-JSON-RPC line."""
     errors = getattr(exc, "errors", None)
     if callable(errors):
         try:
             value = errors()[0].get("input")
-            if isinstance(value, str | bytes):
-                return str(value)[:200]
         except (IndexError, TypeError, AttributeError):
-            pass
-    return str(exc)[:200]
+            return str(exc)[:200]
+        return str(value)[:200] if isinstance(value, str | bytes) else str(exc)[:200]
+    return None
 
 
 def _version() -> str:

@@ -52,10 +52,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def everything_http(transport: str):
+def everything_http(transport: str, port: int | None = None):
     """server-everything over ``sse`` or ``streamableHttp`` on 127.0.0.1; yields its base URL."""
     binary = require_everything()
-    port = free_port()
+    port = port or free_port()
     env = {k: v for k, v in os.environ.items() if k != MARK}
     env.update(PORT=str(port), NODE_OPTIONS=f"--require {HERE / 'loopback.cjs'}")
     proc = subprocess.Popen(
