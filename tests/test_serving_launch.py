@@ -438,3 +438,15 @@ def test_importing_serving_is_cheap():
     code = "import sys, agentkit.serving; print(sorted(m for m in ('httpx', 'anyio', 'agentkit.serving.planner') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=30)
     assert out.stdout.strip() == "[]", out.stderr
+
+
+def test_binding_beyond_loopback_gets_a_hidden_api_key(fake):
+    from agentkit.serving.spec import ServeOptions, prepare
+
+    spec = prepare(ServeOptions(path=str(MODELS / "Qwen3-0.6B"), host="0.0.0.0", gpus="0"), dry_run=True)
+    assert spec.api_key and len(spec.api_key) > 20
+    assert spec.commands[0][-2:] == ["--api-key", spec.api_key]
+    text = spec.describe() + json.dumps(spec.to_dict())
+    assert spec.api_key not in text and "--api-key '<api-key>'" in text
+    assert spec.base_urls() == ["http://127.0.0.1:8000/v1"]
+    assert "generated API key" in text

@@ -10,7 +10,7 @@ from typing import Any
 from agentkit.serving.diagnose import diagnose
 from agentkit.serving.errors import ServingError
 from agentkit.serving.launcher import ServerProcess, StartFailed, StatusCallback, wait_ready
-from agentkit.serving.spec import LaunchSpec, ServeOptions, connect_host, prepare
+from agentkit.serving.spec import LaunchSpec, ServeOptions, connect_host, prepare, shown
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +103,7 @@ async def start_servers(
         host = connect_host(spec.options.host)
         log = run_dir / f"{spec.engine.name}-{replica.port}.log"
         servers.append(ServerProcess(cmd, env, log, f"http://{host}:{replica.port}", keep=keep))
-    (run_dir / "commands.txt").write_text("\n".join(" ".join(s.argv) for s in servers) + "\n")
+    (run_dir / "commands.txt").write_text("".join(shown(s.argv) + "\n" for s in servers))
     failures: list[str] = []
 
     async def wait_one(i: int, server: ServerProcess, cancel: anyio.CancelScope) -> None:

@@ -20,7 +20,12 @@ from agentkit.serving.planner import DEFAULT_GPU_MEMORY_UTILIZATION, Plan, Repli
 from agentkit.serving.raycluster import detect_ray_cluster
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
-NEWEST_ASSUMED = Engine(name="vllm", version=(99, 0, 0), version_text="newest", launcher=("vllm", "serve"))
+ASSUMED_LAUNCHERS = {"vllm": ("vllm", "serve"), "sglang": ("python", "-m", "sglang.launch_server")}
+
+
+def shown(cmd: list[str]) -> str:
+    """A command as a shell line, its API key hidden (printed once, on the ready line, instead)."""
+    return shlex.join(["<api-key>" if i and cmd[i - 1] == "--api-key" else a for i, a in enumerate(cmd)])
 
 
 @dataclass(slots=True)
@@ -135,7 +140,7 @@ class LaunchSpec:
         lines.append("Command" + ("s" if len(self.commands) > 1 else "") + ":")
         for replica, cmd in zip(self.replicas, self.commands):
             gpus = ",".join(map(str, replica.gpus))
-            lines.append(f"  CUDA_DEVICE_ORDER=PCI_BUS_ID CUDA_VISIBLE_DEVICES={gpus} {shlex.join(cmd)}")
+            lines.append(f"  CUDA_DEVICE_ORDER=PCI_BUS_ID CUDA_VISIBLE_DEVICES={gpus} {shown(cmd)}")
         lines.append(
             "Endpoint" + ("s" if len(self.replicas) > 1 else "") + ": " + ", ".join(self.base_urls())
         )
@@ -150,7 +155,7 @@ class LaunchSpec:
             "served_model_name": self.options.served_name,
             "host": self.options.host,
             "replicas": [
-                {"gpus": list(r.gpus), "port": r.port, "base_url": url, "command": cmd}
+                {"gpus": list(r.gpus), "port": r.port, "base_url": url, "command": shown(cmd)}
                 for r, cmd, url in zip(self.replicas, self.commands, self.base_urls())
             ],
             "notes": list(self.notes),
@@ -201,9 +206,10 @@ def prepare(opts: ServeOptions, *, dry_run: bool = False, env: dict[str, str] | 
     except ServingError as exc:
         if not dry_run:
             raise
-        engine, installed = NEWEST_ASSUMED, False
-        if opts.engine == "sglang":
-            engine = Engine("sglang", (99, 0, 0), "newest", ("python", "-m", "sglang.launch_server"))
+        if opts.engine not in ASSUMED_LAUNCHERS:
+            raise
+        engine = Engine(opts.engine, (99, 0, 0), "newest", ASSUMED_LAUNCHERS[opts.engine])
+        installed = False
         notes.append(f"{exc} The commands below use the newest {opts.engine} flags.")
     check_engine_supports(engine, model.architecture)
     api_key = opts.api_key
