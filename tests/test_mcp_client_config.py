@@ -2,6 +2,7 @@
 
 import json
 
+import anyio
 import mcp.types as types
 import pytest
 
@@ -160,10 +161,10 @@ def test_sanitize_fits_the_openai_pattern():
 
 
 async def _named(servers: dict[str, list[str]], reserved=()) -> dict[str, dict[str, str]]:
-    names = ToolNames(list(servers), reserved=reserved)
+    names = ToolNames(list(servers), reserved=reserved, wait_limit=1)
     for server, tools in servers.items():
         names.offer(server, tools)
-    await names.wait(1)
+    await names.wait()
     return {server: names.assign(server, tools) for server, tools in servers.items()}
 
 
@@ -178,7 +179,7 @@ async def test_clashing_names_are_prefixed_on_every_server_that_has_them():
 async def test_names_that_sanitise_alike_stay_distinct_and_relisting_keeps_names():
     names = ToolNames(["s"])
     names.offer("s", ["a.b", "a b"])
-    await names.wait(1)
+    await names.wait()
     first = names.assign("s", ["a.b", "a b"])
     assert first == {"a_b": "a.b", "a_b_2": "a b"}
     assert names.assign("s", ["a b", "new.tool", "a.b"]) == {
@@ -193,7 +194,7 @@ async def test_a_withdrawn_server_frees_its_names():
     names = ToolNames(["a", "b"])
     names.offer("a", ["search"])
     names.withdraw("b")
-    await names.wait(1)
+    await names.wait()
     assert names.assign("a", ["search"]) == {"search": "search"}
 
 
@@ -288,3 +289,12 @@ def test_schema_refs_inlined_titles_dropped_and_always_an_object():
     }
     assert "$defs" in schema  # the server's schema is left as it was
     assert _parameters({}) == {"type": "object", "properties": {}}
+
+
+@pytest.mark.anyio
+async def test_a_server_never_started_holds_the_group_up_only_until_the_wait_limit():
+    names = ToolNames(["a", "never"], wait_limit=0.2)
+    names.offer("a", ["search"])
+    with anyio.fail_after(2):
+        await names.wait()
+    assert names.assign("a", ["search"]) == {"search": "search"}

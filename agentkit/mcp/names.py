@@ -40,8 +40,9 @@ class ToolNames:
     Tools that appear later (a re-listing) keep the names they had and take a free bare name when they can.
     """
 
-    def __init__(self, servers: Sequence[str], reserved: Iterable[str] = ()):
+    def __init__(self, servers: Sequence[str], reserved: Iterable[str] = (), wait_limit: float = 60.0):
         self._servers = list(servers)
+        self._wait_limit = wait_limit
         self._reserved = set(reserved)
         self._waiting = set(self._servers)
         self._offered: dict[str, list[str]] = {}
@@ -62,9 +63,10 @@ class ToolNames:
         self._given.pop(server, None)
         self._settle(server)
 
-    async def wait(self, timeout: float) -> None:
-        """Until every server of the group offered or withdrew (or ``timeout`` seconds passed)."""
-        with anyio.move_on_after(timeout):
+    async def wait(self) -> None:
+        """Until every server of the group offered or withdrew (at most ``wait_limit`` seconds: a server of
+        the group that is never started must not hold the others up for ever)."""
+        with anyio.move_on_after(self._wait_limit):
             await self._all_in.wait()
 
     def _settle(self, server: str) -> None:

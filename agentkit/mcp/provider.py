@@ -96,7 +96,7 @@ class MCPServerProvider:
         self.on_tools_changed = on_tools_changed
         """Called with (old names, new tools) when the tool list changes after start: ``ToolSet.replace``."""
         self.tools: list[MCPTool] = []
-        self._names = names or ToolNames([name])
+        self._names = names or ToolNames([name], wait_limit=config.start_timeout + 1)
         self._listing: list[Any] = []
         self._started = False
         self._session: ClientSession | None = None
@@ -130,11 +130,11 @@ class MCPServerProvider:
                 await self._state.wait()
             if self._down is not None:
                 await asyncio.wait({self._task})
-                self._names.withdraw(self.name)
                 raise MCPStartError(self._down)
             self._names.offer(self.name, [t.name for t in self._listing])
-            await self._names.wait(self.config.start_timeout + 1)
+            await self._names.wait()
         except BaseException:
+            self._names.withdraw(self.name)
             with anyio.CancelScope(shield=True):
                 await self.aclose()
             raise
@@ -477,7 +477,8 @@ def providers_from_config(
     ``reserved_names``: names already taken (in-process tools); an MCP tool with such a name is prefixed.
     """
     configs = parse_servers(raw, base_dir=base_dir)
-    names = ToolNames(list(configs), reserved=reserved_names)
+    wait_limit = max((c.start_timeout for c in configs.values()), default=0) + 1
+    names = ToolNames(list(configs), reserved=reserved_names, wait_limit=wait_limit)
     return [
         MCPServerProvider(
             name,
