@@ -396,22 +396,14 @@ def test_killing_the_parent_outright_still_stops_the_engine(fake, monkeypatch):
         driver.wait()
 
 
-def test_serve_command_launches_prints_the_endpoint_and_stops_on_ctrl_c(fake, monkeypatch):
+@pytest.mark.parametrize("as_json", [False, True])
+def test_serve_command_launches_prints_the_endpoint_and_stops_on_ctrl_c(fake, monkeypatch, as_json):
     monkeypatch.setenv("FAKE_GPUS", "1")
     folder = fake.make_model("Qwen3-Coder-30B-A3B-Instruct")
     port = free_ports(1)
+    argv = ["serve", str(folder), "--port", str(port), "--max-model-len", "32768"]
     serve = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "agentkit",
-            "serve",
-            str(folder),
-            "--port",
-            str(port),
-            "--max-model-len",
-            "32768",
-        ],
+        [sys.executable, "-m", "agentkit", *argv, *(["--json"] if as_json else [])],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -419,9 +411,13 @@ def test_serve_command_launches_prints_the_endpoint_and_stops_on_ctrl_c(fake, mo
     )
     try:
         line = serve.stdout.readline()
-        assert line.startswith(f"ready: Qwen3-Coder-30B-A3B-Instruct at http://127.0.0.1:{port}/v1"), (
-            serve.stderr.read()
-        )
+        if as_json:
+            ready = json.loads(line)
+            assert ready["base_url"] == f"http://127.0.0.1:{port}/v1" and ready["max_model_len"] == 32768
+            assert ready["model"] == "Qwen3-Coder-30B-A3B-Instruct" and ready["api_key"] is None
+        else:
+            expected = f"ready: Qwen3-Coder-30B-A3B-Instruct at http://127.0.0.1:{port}/v1"
+            assert line.startswith(expected), serve.stderr.read()
         started = fake.pids()
         serve.send_signal(signal.SIGINT)
         assert serve.wait(timeout=20) == 130

@@ -48,7 +48,9 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         "--dry-run", action="store_true", help="explain the plan and print the command; start nothing"
     )
     parser.add_argument(
-        "--json", action="store_true", help="print the plan as one JSON object (with --dry-run)"
+        "--json",
+        action="store_true",
+        help="print the plan (--dry-run) or the ready endpoint as one JSON object",
     )
     parser.add_argument(
         "--keep", action="store_true", help="leave the server running and return once it is ready"
@@ -118,7 +120,7 @@ def serve_main(args: argparse.Namespace) -> int:
             )
             return 0
         print(spec.describe(), file=sys.stderr)
-        return anyio.run(_serve, spec, args.keep, live)
+        return anyio.run(_serve, spec, args, live)
     except ServingError as exc:
         live.clear()
         print(f"error: {exc}", file=sys.stderr)
@@ -129,21 +131,34 @@ def serve_main(args: argparse.Namespace) -> int:
         return 130
 
 
-async def _serve(spec, keep: bool, live: _LiveLine) -> int:  # spec: LaunchSpec
+async def _serve(spec, args: argparse.Namespace, live: _LiveLine) -> int:  # spec: LaunchSpec
     import anyio
 
     from agentkit.serving.ensure import start_servers
 
+    keep = args.keep
     servers, run_dir = await start_servers(
         spec, keep=keep, on_status=live, status_every=0.25 if live.tty else 10.0
     )
     live.clear()
-    urls = ", ".join(spec.base_urls())
-    key = f" (API key {spec.api_key})" if spec.api_key else ""
-    print(f"ready: {spec.options.served_name} at {urls}{key}; logs in {run_dir}", flush=True)
+    urls = spec.base_urls()
+    groups = " ".join(f"-{s.pid}" for s in servers)
+    if args.json:
+        ready = {
+            "model": spec.options.served_name,
+            "base_url": urls[0],
+            "replicas": urls,
+            "max_model_len": spec.plan.max_model_len,
+            "api_key": spec.api_key,
+            "log_dir": run_dir,
+            "process_groups": [s.pid for s in servers],
+        }
+        print(json.dumps(ready), flush=True)
+    else:
+        key = f" (API key {spec.api_key})" if spec.api_key else ""
+        print(f"ready: {spec.options.served_name} at {', '.join(urls)}{key}; logs in {run_dir}", flush=True)
     if keep:
-        groups = " ".join(f"-{s.pid}" for s in servers)
-        print(f"left running; stop it with `kill -TERM -- {groups}`", flush=True)
+        print(f"left running; stop it with `kill -TERM -- {groups}`", file=sys.stderr, flush=True)
         return 0
     print("serving until Ctrl-C", file=sys.stderr, flush=True)
     try:
