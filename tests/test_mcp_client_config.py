@@ -298,3 +298,8 @@ async def test_a_server_never_started_holds_the_group_up_only_until_the_wait_lim
     with anyio.fail_after(2):
         await names.wait()
     assert names.assign("a", ["search"]) == {"search": "search"}
+
+
+def test_parsed_configs_pass_through_unchanged():
+    once = parse_servers({"mcpServers": {"a": {"command": "x"}, "b": {"url": "http://127.0.0.1:1/sse"}}})
+    assert parse_servers(once) == once

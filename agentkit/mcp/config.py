@@ -87,6 +87,9 @@ def parse_servers(
     for name, entry in servers.items():
         if not isinstance(name, str) or not name.strip():
             raise ValueError(f"MCP server names must be non-empty strings, got {name!r}")
+        if isinstance(entry, ServerConfig):  # already parsed (the task loader parses once, early)
+            parsed[name] = entry
+            continue
         if not isinstance(entry, Mapping):
             raise ValueError(
                 f"MCP server {name!r}: expected a mapping with `command` (stdio) or `url` (HTTP), "
