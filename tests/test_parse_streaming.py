@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 
+import pytest
 from parse_helpers import TOOLS, check_events, ids, parse_both, stream
 
 from agentkit.qwen3.parser import OutputParser, parse_output
@@ -133,4 +134,22 @@ def test_held_back_tail_stays_bounded():
 def test_reasoning_keeps_streaming_after_a_prose_tool_call_mention():
     parser = OutputParser(tools=TOOLS)
     assert parser.feed("<think>\nI would use <tool_call> ") == [ReasoningDelta("I would use ")]
-    assert parser.feed("tags here") == [ReasoningDelta("<tool_call> tags here")]
+    assert "".join(e.text for e in parser.feed("tags here")) == "<tool_call> tags here"
+
+
+FRAGMENTS = [
+    "<think>", "</think>", "<tool_call>", "</tool_call>", "\n", "\n\n", " ", "<", "</", "<tool", "</thi", "think>",
+    '{"name": "get_weather", "arguments": {"city": "A"}}', '{"name": "run_shell", "parameters": {"command": "x{y}"}}',
+    '{"name": "nope"', "}", "{", '"', "text", "北京", "<function=", "<function=get_weather>", "<parameter=city>",
+    "</parameter>", "</function>", "'", "True",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "mode", [{}, {"thinking": False}, {"tool_format": "xml"}, {"tool_format": "xml", "thinking": False}]
+)
+def test_fuzzed_tag_soup_streams_like_the_whole_parse(mode):
+    rng = random.Random(7)
+    for _ in range(40):
+        text = "".join(rng.choice(FRAGMENTS) for _ in range(rng.randint(1, 14)))
+        parse_both(text, tools=TOOLS, **mode)

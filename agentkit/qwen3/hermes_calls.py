@@ -39,6 +39,7 @@ class HermesScanner:
         self.args_end: int | None = None
         self.args_scalar = False
         self.name: str | None = None
+        self.done = False  # the top-level object has closed: the rest is not followed
 
     def feed(self, text: str) -> tuple[str | None, str]:
         """Consume more body text; return (the name if it just became known, new arguments text)."""
@@ -48,7 +49,7 @@ class HermesScanner:
         args_open_before = self.args_start is not None and self.args_end is None
         self.string_start = 0
         i, n = 0, len(text)
-        while i < n:
+        while i < n and not self.done:
             if self.quote is not None:
                 if self.escape:
                     self.escape = False
@@ -122,6 +123,7 @@ class HermesScanner:
             self.depth += 1
         elif ch in "}]":
             self.depth = 0
+            self.done = True
         elif self.expect_value and not ch.isspace():
             if self._maybe_start_args(pos):
                 self.args_scalar = True

@@ -74,7 +74,7 @@ class _OpenCall:
         self.bare = bare_xml
         self.closed = False
         self.scanner = HermesScanner()
-        self.head = ""
+        self.head: str | None = ""  # XML: the text before <function=NAME> is complete
         self.started = False
         self.pending_args: list[str] = []
         self.args_sent = False
@@ -95,6 +95,8 @@ class _OpenCall:
             self.xml = first == "<"
             self.prose = first not in "{<"
             text = self.body()  # the scanner also counts the whitespace before
+        if self.prose:
+            return None, ""
         if not self.xml:
             return self.scanner.feed(text)
         if self.head is not None and len(self.head) < _NAME_HEAD_LIMIT:
@@ -130,7 +132,6 @@ class OutputParser:
             raise ValueError(f"tool_format must be 'hermes' or 'xml' (Qwen3-Coder), got {tool_format!r}")
         self._checker = ToolChecker(tools)
         self._xml = tool_format == "xml"
-        self._thinking = thinking
         self._new_id = id_factory or _default_id
         self._events: list[ParseEvent] = []
         self._reasoning = ReasoningSink(self._events)
@@ -225,13 +226,11 @@ class OutputParser:
         assert call is not None
         tag, text = self._scan((CALL_CLOSE, THINK_CLOSE, CALL_OPEN), eof)
         call.add(text)
-        if tag == CALL_CLOSE and call.prose:
-            call.closed = True
-            self._tentative_to_prose(call.raw())
-        elif tag is None and call.prose:
-            self._tentative_to_prose(call.raw())
+        if call.prose:  # "<tool_call>" mentioned in the reasoning: read on as reasoning
+            self._tentative_to_prose(call.ws_before + CALL_OPEN)
+            self._unread(call, tag)
             return True
-        elif tag == CALL_CLOSE:
+        if tag == CALL_CLOSE:
             call.closed = True
             self._chain.append(call)
             self._call, self._ws = None, ""
@@ -280,12 +279,10 @@ class OutputParser:
         bare = call.bare
         tag, text = self._scan((FUNCTION_CLOSE,) if bare else (CALL_CLOSE, CALL_OPEN), eof)
         name, args = call.add(text + (FUNCTION_CLOSE if bare and tag else ""))
-        if call.prose:  # "<tool_call>" mentioned in the text: it stays content
-            self._content.write(CALL_OPEN + call.body() + (CALL_CLOSE if tag == CALL_CLOSE else ""))
-            self._call = None
+        if call.prose:  # "<tool_call>" mentioned in the text: read on as content
+            self._content.write(CALL_OPEN)
+            self._unread(call, tag)
             self._state = _CONTENT
-            if tag == CALL_OPEN:
-                self._open_call(bare_xml=False)
             return True
         if call.xml is not None:
             self._confirm(call)
@@ -298,6 +295,12 @@ class OutputParser:
         else:
             self._state = _CONTENT
         return True
+
+    def _unread(self, call: _OpenCall, tag: str | None) -> None:
+        """Give a call's body (and the tag that ended it) back to the buffer, to be read as text.
+        Happens once per mention, so each character is still read at most twice."""
+        self._buf = call.body() + (tag or "") + self._buf
+        self._call = None
 
     def _scan(self, tags: tuple[str, ...], eof: bool) -> tuple[str | None, str]:
         """Consume the buffer up to the first of ``tags`` (return it and the text before it), or up to
