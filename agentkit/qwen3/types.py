@@ -80,6 +80,10 @@ class ToolCallStarted:
 
 @dataclass(frozen=True, slots=True)
 class ToolCallArgsDelta:
+    """More of a call's arguments text: for hermes calls the raw ``arguments`` value as the model
+    writes it (for a valid call as written, the deltas concatenate to ``raw_arguments``); for XML
+    calls one delta with the JSON at the end."""
+
     index: int
     text: str
 
