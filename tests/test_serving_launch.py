@@ -446,3 +446,26 @@ def test_binding_beyond_loopback_gets_a_hidden_api_key(fake):
     assert spec.api_key not in text and "--api-key '<api-key>'" in text
     assert spec.base_urls() == ["http://127.0.0.1:8000/v1"]
     assert "generated API key" in text
+
+
+@pytest.mark.parametrize(
+    "model, message",
+    [
+        ({"path": "x", "gpu": [0]}, "unknown model key\\(s\\) gpu; known: "),
+        ({"engine": "vllm"}, "model needs `path` \\(a local model folder\\) or `name`"),
+        ({"name": "Qwen/Qwen3-8B", "variant": "chat"}, "unknown variant 'chat'; use one of hybrid"),
+    ],
+)
+@pytest.mark.anyio
+async def test_bad_model_blocks_are_one_clear_error(fake, model, message):
+    with pytest.raises(ServingError, match=message):
+        async with ensure_server(model):
+            pass
+
+
+@pytest.mark.anyio
+async def test_unknown_engine_is_named(fake):
+    model = {"path": str(fake.make_model("Qwen3-0.6B")), "engine": "tgi", "port": free_ports(1)}
+    with pytest.raises(ServingError, match="unknown engine 'tgi': use vllm or sglang"):
+        async with ensure_server(model):
+            pass

@@ -22,6 +22,7 @@ from agentkit.serving.errors import ServingError
 
 StatusCallback = Callable[[str], None]
 _LIVE: dict[int, ServerProcess] = {}
+_hooks_installed = False
 
 
 class StartFailed(ServingError):
@@ -30,9 +31,6 @@ class StartFailed(ServingError):
     def __init__(self, reason: str, detail: str):
         super().__init__(f"{reason}: {detail}")
         self.reason = reason
-
-
-_hooks_installed = False
 
 
 def _pdeathsig() -> None:  # runs in the child between fork and exec
@@ -83,6 +81,11 @@ class ServerProcess:
         return self.proc.pid if self.proc else None
 
     def start(self) -> None:
+        """Start the engine in a new session (its own process group), output appended to the log file.
+
+        Call it from a long-lived thread (the event loop's): Linux delivers the parent-death signal when
+        the *thread* that started the child ends.
+        """
         _install_hooks()
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
