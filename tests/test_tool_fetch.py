@@ -1,0 +1,252 @@
+"""The ``fetch`` tool against real HTTP servers on loopback: normal use, limits, and SSRF refused."""
+
+from __future__ import annotations
+
+import ipaddress
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from agentkit.tooling.base import ToolContext
+from tools import builtin_tool
+from tools.fetch import FetchOptions, FetchTool
+from tools.netguard import forbidden_reason
+
+pytestmark = pytest.mark.anyio
+
+PAGE = (
+    b"""<!doctype html><html><head><title>Test page</title><script>var secret = 1;</script>
+<style>p {color: red}</style></head><body><nav><a href="/home">Home</a> | Menu</nav>
+<main><h1>Hello</h1><p>First paragraph with <a href="/next">a link</a>.</p>
+<ul><li>one</li><li>two</li></ul><p>"""
+    + b"Filler text. " * 20
+    + b"""</p></main>
+<footer>Copyright footer</footer></body></html>"""
+)
+
+
+class Handler(BaseHTTPRequestHandler):
+    def log_message(self, *args):  # keep test output quiet
+        pass
+
+    def do_GET(self):
+        url = urlparse(self.path)
+        self.server.hits.append(url.path)
+        query = parse_qs(url.query)
+        if url.path == "/page":
+            self.reply(200, "text/html; charset=utf-8", PAGE)
+        elif url.path == "/whoami":
+            self.reply(200, "text/plain", f"served by {self.server.server_address[0]}".encode())
+        elif url.path == "/redirect":
+            self.send_response(302)
+            self.send_header("Location", query["to"][0])
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+        elif url.path == "/loop":
+            self.send_response(301)
+            self.send_header("Location", "/loop")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+        elif url.path == "/big":
+            self.reply(200, "text/plain", b"".join(b"line %05d\n" % i for i in range(20_000)))
+        elif url.path == "/json":
+            self.reply(200, "application/json", b'{"answer": 42}')
+        elif url.path == "/blob":
+            self.reply(200, "application/octet-stream", b"\x00\x01" * 100)
+        else:
+            self.reply(404, "text/html", b"<html><body><p>No such page here</p></body></html>")
+
+    def reply(self, status: int, content_type: str, body: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@contextmanager
+def serve(host: str) -> Iterator[tuple[str, ThreadingHTTPServer]]:
+    server = ThreadingHTTPServer((host, 0), Handler)
+    server.hits = []
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://{host}:{server.server_address[1]}", server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+@pytest.fixture
+def local_server() -> Iterator[tuple[str, ThreadingHTTPServer]]:
+    with serve("127.0.0.1") as running:
+        yield running
+
+
+@pytest.fixture
+def local(local_server) -> str:
+    return local_server[0]
+
+
+@pytest.fixture
+def public() -> Iterator[str]:
+    """A server the tests treat as a public address (127.0.0.2), to test what it redirects to."""
+    with serve("127.0.0.2") as (base, _server):
+        yield base
+
+
+def pretend_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
+    return None if str(ip) == "127.0.0.2" else forbidden_reason(ip)
+
+
+async def fetch(tool, url: str, **more):
+    return await tool.call({"url": url, **more}, ToolContext())
+
+
+async def test_html_becomes_markdown(local: str):
+    tool = builtin_tool("fetch", {"allow_private": True}, base_dir=Path("."))
+    assert tool.default_approval == "allow"
+    result = await fetch(tool, f"{local}/page")
+    assert not result.is_error, result.text
+    lines = result.text.splitlines()
+    assert lines[:3] == [f"URL: {local}/page", "Title: Test page", ""]
+    assert "# Hello" in result.text and "- one\n- two" in result.text
+    assert f"[a link]({local}/next)" in result.text
+    for chrome in ("secret", "color: red", "Menu", "Copyright"):
+        assert chrome not in result.text
+
+
+async def test_text_json_paging_and_size_cap(local: str):
+    tool = builtin_tool(
+        "fetch", {"allow_private": True, "max_chars": 1100, "max_bytes": 50_000}, base_dir="."
+    )
+    json_result = await fetch(tool, f"{local}/json")
+    assert json_result.text.endswith('{"answer": 42}')
+    first = await fetch(tool, f"{local}/big")
+    assert "[characters 0-1100 of 49999; call again with start=1100 for more]" in first.text
+    assert "[download stopped at 50000 bytes" in first.text
+    second = await fetch(tool, f"{local}/big", start=1100)
+    assert second.text.splitlines()[2] == "line 00100"
+    past = await fetch(tool, f"{local}/big", start=10**6)
+    assert past.is_error and "past the end" in past.text
+
+
+async def test_results_are_cached_per_instance(local_server):
+    base, server = local_server
+    tool = builtin_tool("fetch", {"allow_private": True}, base_dir=".")
+    first = await fetch(tool, f"{base}/page")
+    again = await fetch(tool, f"{base}/page")
+    assert again.text == first.text and server.hits == ["/page"]
+    other = builtin_tool("fetch", {"allow_private": True}, base_dir=".")
+    await fetch(other, f"{base}/page")
+    assert server.hits == ["/page", "/page"]
+
+
+async def test_http_errors_are_clear(local: str):
+    tool = builtin_tool("fetch", {"allow_private": True, "max_redirects": 3}, base_dir=".")
+    missing = await fetch(tool, f"{local}/nope")
+    assert missing.is_error and missing.text == f"HTTP 404 Not Found from {local}/nope: No such page here"
+    loop = await fetch(tool, f"{local}/loop")
+    assert loop.is_error and "too many redirects (more than 3)" in loop.text
+    blob = await fetch(tool, f"{local}/blob")
+    assert blob.is_error and "application/octet-stream" in blob.text
+    for bad in ("file:///etc/passwd", "not a url", "ftp://example.com/x"):
+        result = await fetch(tool, bad)
+        assert result.is_error and "http://" in result.text, bad
+    unreachable = await fetch(tool, "http://127.0.0.1:9/")
+    assert unreachable.is_error and "could not fetch" in unreachable.text
+
+
+@pytest.mark.parametrize(
+    "url, reason",
+    [
+        ("http://127.0.0.1:{port}/page", "loopback address"),
+        ("http://localhost:{port}/page", "loopback address"),
+        ("http://169.254.169.254/latest/meta-data/", "cloud metadata service"),
+        ("http://[::1]:{port}/page", "loopback address"),
+        ("http://2130706433:{port}/page", "loopback address"),
+        ("http://0x7f000001:{port}/page", "loopback address"),
+        ("http://[::ffff:127.0.0.1]:{port}/page", "loopback address (IPv4 127.0.0.1 inside IPv6)"),
+        ("http://0.0.0.0:{port}/page", "unspecified address"),
+        ("http://10.1.2.3/", "private network address"),
+    ],
+)
+async def test_private_addresses_refused_by_default(local: str, url: str, reason: str):
+    port = local.rsplit(":", 1)[1]
+    tool = builtin_tool("fetch", {}, base_dir=".")
+    result = await fetch(tool, url.format(port=port))
+    assert result.is_error and f"({reason})" in result.text and "allow_private: true" in result.text
+
+
+async def test_redirect_from_public_to_private_refused(public: str, local: str):
+    tool = FetchTool(FetchOptions(), guard=pretend_public)
+    allowed = await fetch(tool, f"{public}/whoami")
+    assert allowed.text.endswith("served by 127.0.0.2")
+    for target in (
+        f"{local}/page",
+        "http://169.254.169.254/latest/meta-data/",
+        f"{local.replace('127.0.0.1', '[::1]')}/",
+    ):
+        result = await fetch(tool, f"{public}/redirect?to={target}")
+        assert result.is_error and "refused:" in result.text, target
+    fine = await fetch(tool, f"{public}/redirect?to=/whoami")
+    assert fine.text.startswith(f"URL: {public}/whoami (redirected from {public}/redirect?to=/whoami)")
+
+
+async def test_dns_rebinding_connects_to_the_checked_address(public: str, local: str):
+    port = int(public.rsplit(":", 1)[1])
+    answers = iter([["127.0.0.2"], ["127.0.0.1"]])
+
+    async def rebinding(host: str, port: int) -> list[str]:
+        return next(answers)
+
+    tool = FetchTool(FetchOptions(), resolve=rebinding, guard=pretend_public)
+    result = await fetch(tool, f"http://rebind.test:{port}/whoami")
+    assert result.text.endswith("served by 127.0.0.2")
+
+    async def mixed(host: str, port: int) -> list[str]:
+        return ["127.0.0.2", "127.0.0.1"]
+
+    tool = FetchTool(FetchOptions(), resolve=mixed, guard=pretend_public)
+    result = await fetch(tool, f"http://mixed.test:{port}/whoami")
+    assert result.is_error and "resolves to 127.0.0.1 (loopback address)" in result.text
+
+
+@pytest.mark.parametrize(
+    "address, reason",
+    [
+        ("127.0.0.1", "loopback address"),
+        ("10.0.0.1", "private network address"),
+        ("172.16.5.4", "private network address"),
+        ("192.168.1.1", "private network address"),
+        ("169.254.1.1", "link-local address"),
+        ("169.254.169.254", "cloud metadata service"),
+        ("100.100.100.200", "cloud metadata service"),
+        ("100.64.0.1", "carrier-grade NAT address"),
+        ("224.0.0.1", "multicast address"),
+        ("0.0.0.0", "unspecified address"),
+        ("::", "unspecified address"),
+        ("::1", "loopback address"),
+        ("fe80::1", "link-local address"),
+        ("fd00:ec2::254", "cloud metadata service"),
+        ("fc00::1", "private network address"),
+        ("ff02::1", "multicast address"),
+        ("64:ff9b::7f00:1", "loopback address (IPv4 127.0.0.1 inside IPv6)"),
+        ("2002:7f00:1::", "loopback address (IPv4 127.0.0.1 inside IPv6)"),
+        ("8.8.8.8", None),
+        ("2606:4700:4700::1111", None),
+    ],
+)
+def test_forbidden_reason(address: str, reason: str | None):
+    assert forbidden_reason(ipaddress.ip_address(address)) == reason
+
+
+def test_bad_options():
+    with pytest.raises(ValueError, match=r"unknown option 'allow_privat' — did you mean 'allow_private'\?"):
+        builtin_tool("fetch", {"allow_privat": True}, base_dir=".")

@@ -1,0 +1,230 @@
+"""``fetch``: GET a web page and return it as readable text, without becoming a way into the user's network.
+
+Each hop (the first request and every redirect) resolves the host once, checks every resolved address
+(``tools.netguard``), then connects to that checked address, so a DNS answer that changes between the
+check and the connection (rebinding) cannot redirect the request. Proxy variables are ignored.
+"""
+
+from __future__ import annotations
+
+import codecs
+import ipaddress
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pydantic
+
+from agentkit.tooling.base import ToolContext, ToolResult
+from tools.netguard import BlockedAddress, Guard, Resolver, checked_address, forbidden_reason, system_resolve
+from tools.validation import Strict, parameters_schema, parse_arguments, parse_options
+
+_REDIRECTS = (301, 302, 303, 307, 308)
+_HTML_TYPES = ("text/html", "application/xhtml+xml")
+_TEXT_TYPES = ("application/json", "application/xml", "application/javascript", "application/x-yaml")
+_CACHE_PAGES = 16
+
+
+class FetchOptions(Strict):
+    allow_private: bool = False
+    """Allow loopback, private, link-local and metadata addresses (a fetch tool for an intranet)."""
+    max_bytes: int = pydantic.Field(2_000_000, gt=0)
+    """Download cap per page; the rest is not read."""
+    max_chars: int = pydantic.Field(20_000, gt=0)
+    """Text returned per call; the model pages through longer text with ``start``."""
+    max_redirects: int = pydantic.Field(5, ge=0, le=20)
+    request_timeout: float = pydantic.Field(20.0, gt=0)
+    user_agent: str = "Mozilla/5.0 (compatible; agentkit-fetch/0.1)"
+
+
+class FetchArgs(Strict):
+    url: str = pydantic.Field(description="The http:// or https:// URL to get")
+    start: int = pydantic.Field(0, ge=0, description="Character offset to continue a long page from")
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    url: str
+    content_type: str
+    title: str
+    text: str
+    size: int
+    cut: bool
+
+
+class FetchError(Exception):
+    """A fetch that failed in a way the model should be told about."""
+
+
+class FetchTool:
+    """GET with per-hop address checks, HTML turned into Markdown, bounded in size and redirects."""
+
+    name = "fetch"
+    default_approval = "allow"
+
+    def __init__(
+        self,
+        options: FetchOptions,
+        *,
+        resolve: Resolver = system_resolve,
+        guard: Guard | None = forbidden_reason,
+        transport: Any = None,
+    ):
+        self.options = options
+        self._resolve = resolve
+        self._guard = None if options.allow_private else guard
+        self._transport = transport
+        self._pages: OrderedDict[str, Page] = OrderedDict()
+        self.description = (
+            "Get a web page (http/https) and return its readable text as Markdown, with the page title. "
+            f"Long pages come in parts of {options.max_chars} characters: call again with `start` for more."
+        )
+        self.parameters = parameters_schema(FetchArgs)
+
+    def __repr__(self) -> str:
+        return f"FetchTool(allow_private={self.options.allow_private})"
+
+    async def call(self, arguments: dict[str, Any], ctx: ToolContext) -> ToolResult:
+        args = parse_arguments(FetchArgs, arguments, self.name)
+        if isinstance(args, ToolResult):
+            return args
+        try:
+            page = self._pages.get(args.url) or await self._fetch(args.url)
+        except (FetchError, BlockedAddress) as exc:
+            return ToolResult.error(str(exc))
+        self._remember(args.url, page)
+        return self._render(args.url, page, args.start)
+
+    def _remember(self, url: str, page: Page) -> None:
+        self._pages[url] = page
+        self._pages.move_to_end(url)
+        while len(self._pages) > _CACHE_PAGES:
+            self._pages.popitem(last=False)
+
+    def _render(self, asked: str, page: Page, start: int) -> ToolResult:
+        if start and start >= len(page.text):
+            return ToolResult.error(
+                f"start={start} is past the end: the page has {len(page.text)} characters"
+            )
+        end = min(len(page.text), start + self.options.max_chars)
+        lines = [f"URL: {page.url}" + (f" (redirected from {asked})" if page.url != asked else "")]
+        if page.title:
+            lines.append(f"Title: {page.title}")
+        lines.append("")
+        lines.append(page.text[start:end] if page.text else "(the page has no readable text)")
+        if start or end < len(page.text):
+            more = f"; call again with start={end} for more" if end < len(page.text) else ""
+            lines.append(f"\n[characters {start}-{end} of {len(page.text)}{more}]")
+        if page.cut:
+            lines.append(
+                f"[download stopped at {self.options.max_bytes} bytes; the rest of the page is missing]"
+            )
+        structured = {"url": page.url, "content_type": page.content_type, "bytes": page.size}
+        return ToolResult(text="\n".join(lines), structured=structured)
+
+    async def _fetch(self, url: str) -> Page:
+        import httpx
+
+        try:
+            current = httpx.URL(url)
+        except (httpx.InvalidURL, TypeError) as exc:
+            raise FetchError(f"not a valid URL: {url!r} ({exc})") from None
+        timeout = httpx.Timeout(self.options.request_timeout)
+        async with httpx.AsyncClient(
+            trust_env=False, follow_redirects=False, timeout=timeout, transport=self._transport
+        ) as client:
+            for _hop in range(self.options.max_redirects + 1):
+                if current.scheme not in ("http", "https") or not current.host:
+                    raise FetchError(
+                        f"only http:// and https:// URLs with a host can be fetched, not {str(current)!r}"
+                    )
+                try:
+                    location, page = await self._get(client, current)
+                except httpx.TimeoutException:
+                    raise FetchError(
+                        f"timed out after {self.options.request_timeout:g} s fetching {current}"
+                    ) from None
+                except httpx.HTTPError as exc:
+                    raise FetchError(f"could not fetch {current}: {exc or type(exc).__name__}") from None
+                except OSError as exc:
+                    raise FetchError(str(exc)) from None
+                if page is not None:
+                    return page
+                current = current.join(location)
+        raise FetchError(f"too many redirects (more than {self.options.max_redirects}) starting from {url}")
+
+    async def _get(self, client: Any, url: Any) -> tuple[str, Page | None]:
+        """One request to the checked address: ``(location, None)`` for a redirect, else the page."""
+        port = url.port or (443 if url.scheme == "https" else 80)
+        address = await checked_address(url.host, port, resolve=self._resolve, guard=self._guard)
+        headers = {
+            "Host": url.netloc.decode("ascii"),
+            "User-Agent": self.options.user_agent,
+            "Accept": "text/html,application/xhtml+xml,text/plain;q=0.9,*/*;q=0.5",
+        }
+        extensions = {"sni_hostname": url.host} if url.scheme == "https" and not _is_ip(url.host) else {}
+        async with client.stream(
+            "GET", url.copy_with(host=address), headers=headers, extensions=extensions
+        ) as response:
+            if response.status_code in _REDIRECTS and "location" in response.headers:
+                return response.headers["location"], None
+            body, cut = await _read_capped(response, self.options.max_bytes)
+            content_type = response.headers.get("content-type", "")
+            charset = response.charset_encoding
+            status, reason = response.status_code, response.reason_phrase
+        import anyio
+
+        if status >= 400:
+            try:
+                _, text = await anyio.to_thread.run_sync(_to_text, body, content_type, charset, str(url))
+            except FetchError:
+                text = ""
+            detail = f": {text[:500]}" if text else ""
+            raise FetchError(f"HTTP {status} {reason} from {url}{detail}")
+        title, text = await anyio.to_thread.run_sync(_to_text, body, content_type, charset, str(url))
+        return "", Page(str(url), content_type, title, text, len(body), cut)
+
+
+async def _read_capped(response: Any, limit: int) -> tuple[bytes, bool]:
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            return b"".join(chunks)[:limit], True
+    return b"".join(chunks), False
+
+
+def _to_text(body: bytes, content_type: str, charset: str | None, url: str) -> tuple[str, str]:
+    """``(title, text)`` for a response body; ``FetchError`` for formats that are not text."""
+    from tools.html_text import html_to_markdown
+
+    mime = content_type.split(";", 1)[0].strip().lower()
+    try:
+        charset = codecs.lookup(charset).name if charset else None
+    except LookupError:
+        charset = None
+    looks_html = body.lstrip()[:15].lower().startswith((b"<!doctype html", b"<html"))
+    if mime in _HTML_TYPES or (not mime and looks_html):
+        return html_to_markdown(body.decode(charset, errors="replace") if charset else body, url)
+    if not mime or mime.startswith("text/") or mime in _TEXT_TYPES or mime.endswith(("+json", "+xml")):
+        return "", body.decode(charset or "utf-8", errors="replace").strip()
+    raise FetchError(
+        f"{url} is {mime} ({len(body)} bytes), which fetch does not turn into text; "
+        "only HTML and text formats (plain text, JSON, XML) are supported"
+    )
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def make_fetch(options: dict[str, Any], *, base_dir: Path) -> FetchTool:
+    """The ``fetch`` tool; ``base_dir`` is unused."""
+    return FetchTool(parse_options(FetchOptions, options, "fetch"))
