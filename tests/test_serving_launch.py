@@ -469,3 +469,19 @@ async def test_unknown_engine_is_named(fake):
     with pytest.raises(ServingError, match="unknown engine 'tgi': use vllm or sglang"):
         async with ensure_server(model):
             pass
+
+
+@pytest.mark.anyio
+async def test_without_a_port_a_busy_default_is_skipped_and_found_again(fake, monkeypatch):
+    from agentkit.serving.spec import ServeOptions
+
+    monkeypatch.setenv("FAKE_GPUS", "1")
+    base = free_ports(3)
+    monkeypatch.setattr(ServeOptions, "DEFAULT_PORT", base)
+    folder = fake.make_model("Qwen3-0.6B")
+    async with ensure_server({"path": str(folder), "name": "other", "port": base}):
+        async with ensure_server({"path": str(folder)}) as mine:
+            assert mine.started and mine.base_url == f"http://127.0.0.1:{base + 1}/v1"
+            async with ensure_server({"path": str(folder)}) as again:
+                assert not again.started and again.base_url == mine.base_url
+    assert len(fake.records()) == 2

@@ -12,6 +12,9 @@ from agentkit.serving.errors import ServingError
 from agentkit.serving.launcher import ServerProcess, StartFailed, StatusCallback, wait_ready
 from agentkit.serving.spec import LaunchSpec, ServeOptions, connect_host, prepare, shown
 
+SEARCHED_PORTS = 16
+"""Without an asked port, how many ports from the default are searched for a server to reuse."""
+
 
 @dataclass(frozen=True, slots=True)
 class ServingHandle:
@@ -47,7 +50,8 @@ async def _served_models(client: Any, base_url: str) -> list[dict[str, Any]] | N
 async def find_running(opts: ServeOptions) -> ServingHandle | None:
     """A server (and its consecutive-port replicas) already serving this model on the local port.
 
-    Raises when an explicitly asked port serves a different model.
+    An asked port must serve the model or nothing (else: an error); without one, the ports from the
+    default on are searched, since a launch moves past ports that other servers hold.
     """
     import httpx
 
@@ -62,16 +66,22 @@ async def find_running(opts: ServeOptions) -> ServingHandle | None:
             url = f"http://{host}:{p}/v1"
             models = await _served_models(client, url)
             match = [m for m in models or [] if m.get("id") in wanted]
-            if not match:
-                if p == port and models is not None and opts.port_given:
+            if match:
+                urls.append(url)
+                max_len = max_len or match[0].get("max_model_len")
+                continue
+            if urls:
+                break  # the end of this model's consecutive replicas
+            if opts.port_given:
+                if models is not None:
                     names = ", ".join(str(m.get("id")) for m in models) or "nothing"
                     raise ServingError(
                         f"port {p} already serves {names}, not {opts.served_name}: pass another port "
                         "(or stop that server)."
                     )
                 break
-            urls.append(url)
-            max_len = max_len or match[0].get("max_model_len")
+            if p >= port + SEARCHED_PORTS:
+                break
     if not urls:
         return None
     return ServingHandle(
