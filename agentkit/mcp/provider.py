@@ -189,7 +189,7 @@ class MCPServerProvider:
                 first = False
                 self._log("warning", f"server went away{tail}; restarting it")
         finally:
-            if self._down is None and self._stopping:
+            if self._down is None:
                 self._down = f"MCP server {self.name!r} is stopped"
             self._changed()
 
@@ -198,31 +198,38 @@ class MCPServerProvider:
         self._junk = []
         with anyio.CancelScope(deadline=anyio.current_time() + self.config.start_timeout) as scope:
             self._scope = scope
-            async with AsyncExitStack() as stack:
-                read, write = await self._open_transport(stack)
-                session = await stack.enter_async_context(
-                    ClientSession(
-                        _EndWatch(read, self._on_stream_end),
-                        write,
-                        sampling_callback=self._sampling if self.sampling_handler else None,
-                        elicitation_callback=self._elicitation if self.elicitation_handler else None,
-                        logging_callback=self._logging,
-                        message_handler=self._on_message,
-                        client_info=types.Implementation(name="agentkit", version=_version()),
-                    )
-                )
-                await session.initialize()
-                self._listing = await _list_tools(session)
-                scope.deadline = math.inf
-                self._up = True
-                self._session = session
-                if self._started:
-                    self._rebuild(notify=True)
-                self._changed()
-                await self._serve(session)
-        self._scope = None
+            try:
+                async with AsyncExitStack() as stack:
+                    session = await self._handshake(stack)
+                    scope.deadline = math.inf
+                    self._up = True
+                    self._session = session
+                    if self._started:
+                        self._rebuild(notify=True)
+                    self._changed()
+                    await self._serve(session)
+            finally:
+                self._scope = None
         if scope.cancelled_caught and not self._stopping:
             raise TimeoutError
+
+    async def _handshake(self, stack: AsyncExitStack) -> ClientSession:
+        """Open the transport and the session, initialize, list the tools."""
+        read, write = await self._open_transport(stack)
+        session = await stack.enter_async_context(
+            ClientSession(
+                _EndWatch(read, self._on_stream_end),
+                write,
+                sampling_callback=self._sampling if self.sampling_handler else None,
+                elicitation_callback=self._elicitation if self.elicitation_handler else None,
+                logging_callback=self._logging,
+                message_handler=self._on_message,
+                client_info=types.Implementation(name="agentkit", version=_version()),
+            )
+        )
+        await session.initialize()
+        self._listing = await _list_tools(session)
+        return session
 
     async def _serve(self, session: ClientSession) -> None:
         while True:
