@@ -485,3 +485,14 @@ async def test_without_a_port_a_busy_default_is_skipped_and_found_again(fake, mo
             async with ensure_server({"path": str(folder)}) as again:
                 assert not again.started and again.base_url == mine.base_url
     assert len(fake.records()) == 2
+
+
+@pytest.mark.anyio
+async def test_missing_weights_are_refused_before_launch(fake, monkeypatch):
+    monkeypatch.setenv("FAKE_GPUS", "1")
+    folder = fake.make_model("Qwen3-0.6B")
+    (folder / "model-00001-of-00001.safetensors").unlink()
+    with pytest.raises(ServingError, match="no weight files .* the engine would fail. Download the weights"):
+        async with ensure_server({"path": str(folder), "port": free_ports(1)}):
+            pass
+    assert fake.records() == []

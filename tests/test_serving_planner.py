@@ -206,7 +206,14 @@ def test_hf_name_resolves_in_the_local_cache(tmp_path, monkeypatch):
     monkeypatch.delenv("HUGGINGFACE_HUB_CACHE", raising=False)
     assert resolve_model_dir("Qwen/Qwen3-32B") == snapshot
     info = load_model_info("Qwen/Qwen3-32B")
-    assert info.name == "Qwen/Qwen3-32B" and not info.has_weights
+    assert info.name == "Qwen/Qwen3-32B" and info.weights_problem.startswith("no weight files")
+    (snapshot / "model-00001-of-00002.safetensors").write_bytes(b"")
+    (snapshot / "model.safetensors.index.json").write_text(
+        '{"weight_map": {"a": "model-00001-of-00002.safetensors", "b": "model-00002-of-00002.safetensors"}}'
+    )
+    assert load_model_info("Qwen/Qwen3-32B").weights_problem.startswith("1 of 2 weight shards missing")
+    (snapshot / "model-00002-of-00002.safetensors").write_bytes(b"")
+    assert load_model_info("Qwen/Qwen3-32B").weights_problem is None
     with pytest.raises(ServingError, match="huggingface-cli download Qwen/Qwen3-8B"):
         resolve_model_dir("Qwen/Qwen3-8B")
     with pytest.raises(ServingError, match="neither a local folder nor a Hugging Face name"):

@@ -54,7 +54,8 @@ class ModelInfo:
     """``fp8``, ``awq``, ``gptq``… from quantization_config, else None."""
     block_size: tuple[int, int] | None = None
     """FP8 block quantization's weight block (e.g. 128×128)."""
-    has_weights: bool = True
+    weights_problem: str | None = None
+    """Why the folder's weights cannot load (none there, shards missing), or None."""
     family: str = "hybrid"
     """hybrid, thinking-2507, instruct-2507 or coder: decides the parser flags."""
 
@@ -126,8 +127,21 @@ def resolve_model_dir(model: str) -> Path:
     )
 
 
-def _has_weights(folder: Path) -> bool:
-    return any(folder.glob("*.safetensors")) or any(folder.glob("*.bin")) or any(folder.glob("*.gguf"))
+def weights_problem(folder: Path) -> str | None:
+    """What is missing from ``folder``'s weights (all files, or shards the index names), or None."""
+    index = folder / "model.safetensors.index.json"
+    if index.is_file():
+        try:
+            shards = set(json.loads(index.read_text()).get("weight_map", {}).values())
+        except (OSError, ValueError) as exc:
+            return f"unreadable {index.name}: {exc}"
+        missing = sorted(s for s in shards if not (folder / s).is_file())
+        if missing:
+            return f"{len(missing)} of {len(shards)} weight shards missing in {folder} (e.g. {missing[0]})"
+        return None
+    if any(folder.glob("*.safetensors")) or any(folder.glob("*.bin")) or any(folder.glob("*.gguf")):
+        return None
+    return f"no weight files (*.safetensors) in {folder}"
 
 
 def family_of(name: str) -> str:
@@ -242,4 +256,5 @@ def load_model_info(model: str) -> ModelInfo:
         raise ServingError(f"cannot read {folder / 'config.json'}: {exc}") from exc
     local = Path(model).expanduser()
     name = local.resolve().name if local.is_dir() else model
-    return replace(model_info_from_config(config, name=name, path=folder), has_weights=_has_weights(folder))
+    info = model_info_from_config(config, name=name, path=folder)
+    return replace(info, weights_problem=weights_problem(folder))

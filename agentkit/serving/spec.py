@@ -183,14 +183,13 @@ def prepare(opts: ServeOptions, *, dry_run: bool = False, env: dict[str, str] | 
     if opts.variant:
         model = replace(model, family=opts.variant)
     notes = []
-    if not model.has_weights:
-        message = f"no weight files (*.safetensors) in {model.path}"
+    if model.weights_problem:
         if not dry_run:
             raise ServingError(
-                f"{message}: the engine would fail. Download the weights (`huggingface-cli download "
-                f"{opts.name or model.name}`) or point MODEL at the complete folder."
+                f"{model.weights_problem}: the engine would fail. Download the weights (`huggingface-cli "
+                f"download {opts.name or model.name}`) or point MODEL at the complete folder."
             )
-        notes.append(message)
+        notes.append(model.weights_problem)
     gpus = list_gpus(opts.gpus, env)
     cluster = detect_ray_cluster(env) if opts.gpus is None else None
     plan = make_plan(
