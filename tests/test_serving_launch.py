@@ -357,7 +357,8 @@ def test_agentkit_run_without_endpoint_launches_runs_and_cleans_up(fake, monkeyp
     pytest.importorskip("agentkit.testing.simulator.app", reason="the simulator needs the qwen3 renderer")
     monkeypatch.setenv("FAKE_ENGINE_SCRIPT", str(_simulator_script(fake.tmp, "Qwen3-32B")))
     folder = fake.make_model("Qwen3-32B")
-    port = free_ports(2)
+    port = free_ports(3)
+    monkeypatch.setenv("AGENTKIT_ENDPOINT", f"http://127.0.0.1:{port + 2}/v1")  # nothing answers there
     task = fake.tmp / "task.yaml"
     task.write_text(f"model:\n  path: {folder}\n  port: {port}\nprompt: Say hello.\n")
     run = subprocess.run(
