@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import ipaddress
+import shutil
+import ssl
+import subprocess
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -10,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
+import httpx
 import pytest
 
 from agentkit.tooling.base import ToolContext
@@ -250,3 +254,35 @@ def test_forbidden_reason(address: str, reason: str | None):
 def test_bad_options():
     with pytest.raises(ValueError, match=r"unknown option 'allow_privat' — did you mean 'allow_private'\?"):
         builtin_tool("fetch", {"allow_privat": True}, base_dir=".")
+
+
+@pytest.fixture
+def tls_public(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """An HTTPS server on 127.0.0.2 with a certificate for ``secure.test`` only."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make a test certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+         "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=secure.test",
+         "-addext", "subjectAltName=DNS:secure.test"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    with serve("127.0.0.2") as (base, server):
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        yield base.replace("http://127.0.0.2", "https://secure.test"), cert
+
+
+async def test_https_keeps_name_for_sni_and_certificate_while_pinned_to_ip(tls_public):
+    base, cert = tls_public
+
+    async def resolve(host: str, port: int) -> list[str]:
+        return ["127.0.0.2"] if host == "secure.test" else []
+
+    transport = httpx.AsyncHTTPTransport(verify=ssl.create_default_context(cafile=str(cert)))
+    tool = FetchTool(FetchOptions(), resolve=resolve, guard=pretend_public, transport=transport)
+    result = await fetch(tool, f"{base}/whoami")
+    assert not result.is_error, result.text
+    assert result.text == f"URL: {base}/whoami\n\nserved by 127.0.0.2"
