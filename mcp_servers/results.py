@@ -11,10 +11,13 @@ from agentkit.tooling.base import ToolResult
 
 
 def to_call_result(result: ToolResult) -> types.CallToolResult:
-    """Text first, then one block per attachment; a dict ``structured`` becomes ``structuredContent``."""
+    """Text first, then one block per attachment. ``structured`` becomes ``structuredContent``: a dict as is,
+    any other JSON value as ``{"result": value}`` (the protocol wants an object there)."""
     content: list[Any] = [types.TextContent(type="text", text=result.text)] if result.text else []
     content.extend(block for block in map(_attachment_block, result.attachments) if block is not None)
-    structured = result.structured if isinstance(result.structured, dict) else None
+    structured = result.structured
+    if structured is not None and not isinstance(structured, dict):
+        structured = {"result": structured}
     return types.CallToolResult(content=content, structured_content=structured, is_error=result.is_error)
 
 

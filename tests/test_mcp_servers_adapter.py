@@ -46,6 +46,10 @@ async def _picture(arguments: dict[str, Any], ctx: ToolContext) -> ToolResult:
     )
 
 
+async def _hits(arguments: dict[str, Any], ctx: ToolContext) -> ToolResult:
+    return ToolResult(text="2 hits", structured=["a", "b"])
+
+
 async def _slow(arguments: dict[str, Any], ctx: ToolContext) -> ToolResult:
     for i in range(3):
         log.debug("debug line %d", i)
@@ -82,6 +86,7 @@ TOOLS = [
     FakeTool("slow", {"type": "object", "properties": {}}, _slow),
     FakeTool("broken", {"type": "object", "properties": {}}, _broken),
     FakeTool("who", {"type": "object", "properties": {}}, _who),
+    FakeTool("hits", {"type": "object", "properties": {}}, _hits),
 ]
 
 
@@ -112,7 +117,7 @@ async def test_lists_tools_with_schemas_unchanged_and_capabilities():
         assert init.server_info.name == "test-tools"
         assert init.capabilities.tools is not None and init.capabilities.logging is not None
         listing = (await session.list_tools()).tools
-        assert [t.name for t in listing] == ["echo", "picture", "slow", "broken", "who"]
+        assert [t.name for t in listing] == ["echo", "picture", "slow", "broken", "who", "hits"]
         assert listing[0].input_schema == NESTED_SCHEMA
         assert listing[0].description == "the echo tool"
 
@@ -128,6 +133,8 @@ async def test_call_returns_text_and_structured_content_and_attachments():
         assert pic.content[1].data == PNG and pic.content[1].mime_type == "image/png"
         assert pic.content[2].resource.text == "hello"
         assert pic.structured_content == {"width": 1}
+        hits = await session.call_tool("hits", {})
+        assert hits.structured_content == {"result": ["a", "b"]}  # structuredContent must be an object
 
 
 @pytest.mark.anyio
