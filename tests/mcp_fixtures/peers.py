@@ -7,6 +7,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from contextlib import contextmanager
@@ -58,12 +59,9 @@ def everything_http(transport: str, port: int | None = None):
     port = port or free_port()
     env = {k: v for k, v in os.environ.items() if k != MARK}
     env.update(PORT=str(port), NODE_OPTIONS=f"--require {HERE / 'loopback.cjs'}")
+    stderr = tempfile.TemporaryFile()  # a pipe nobody reads could fill up and stall the server
     proc = subprocess.Popen(
-        [binary, transport],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        [binary, transport], env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr
     )
     try:
         deadline = time.monotonic() + 15
@@ -73,7 +71,8 @@ def everything_http(transport: str, port: int | None = None):
                 break
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+                    stderr.seek(0)
+                    err = stderr.read().decode(errors="replace")
                     raise RuntimeError(
                         f"server-everything {transport} did not come up: {err[-500:]}"
                     ) from None
@@ -86,6 +85,7 @@ def everything_http(transport: str, port: int | None = None):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        stderr.close()
 
 
 def marked_processes(mark: str) -> list[str]:
