@@ -232,6 +232,12 @@ def test_small_json_repairs(args):
     assert c.raw_arguments == '{"command": "ls", "sudo": false}'
 
 
+def test_raw_newline_inside_a_string_is_repaired_to_valid_json():
+    (c,) = parse_both("</think>\n\n" + call("run_shell", '{"command": "echo a\nb"}'), tools=TOOLS).tool_calls
+    assert c.arguments == {"command": "echo a\nb"}
+    assert json.loads(c.raw_arguments) == c.arguments
+
+
 def test_missing_close_tag_at_end_of_output_is_accepted():
     out = parse_both(
         '</think>\n\n<tool_call>\n{"name": "get_weather", "arguments": {"city": "Nice"}}\n', tools=TOOLS

@@ -42,7 +42,13 @@ SCHEMA = {
         ('{"a": {"b": 1}', {"a": {"b": 1}}, [], True),
         ('{"a": "cut', {"a": "cut"}, [], True),
         ('{"a": 1}}', {"a": 1}, ["extra closing bracket"], False),
-        ('{"a": "line\nbreak", "b": "x/{y,z}"}', {"a": "line\nbreak", "b": "x/{y,z}"}, [], False),
+        (
+            '{"a": "line\nbreak", "b": "x/{y,z}"}',
+            {"a": "line\nbreak", "b": "x/{y,z}"},
+            ["control characters in strings"],
+            False,
+        ),
+        ('{"a": "it\\\'s"}', {"a": "it's"}, ["escaped single quote"], False),
         ('{"True": "None"}', {"True": "None"}, [], False),
     ],
 )

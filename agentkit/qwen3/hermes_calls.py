@@ -199,6 +199,13 @@ def parse_hermes_body(body: str, scanner: HermesScanner, *, closed: bool) -> Par
             name, None, located, f'"arguments" of {name} must be a JSON object, got {type(args).__name__}'
         )
     raw = located if as_written and span[1] is not None else ""
-    if not raw or json.loads(raw) != args:
+    if not raw or _loads_or_none(raw) != args:
         raw = json.dumps(args, ensure_ascii=False)
     return ParsedCall(name, args, raw)
+
+
+def _loads_or_none(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return None

@@ -1,7 +1,7 @@
 """Lenient JSON for tool-call bodies: the small repairs models need, and nothing more.
 
-Repairs: trailing commas, single-quoted strings, Python ``True``/``False``/``None``, extra closing
-brackets at the end, and (reported separately, since it means the text may be cut off) an unclosed
+Repairs: trailing commas, single-quoted strings, ``\\'`` escapes, raw control characters inside
+strings, Python ``True``/``False``/``None``, extra closing brackets at the end, and (reported separately, since it means the text may be cut off) an unclosed
 string or missing closing brackets.
 """
 
@@ -44,7 +44,8 @@ def _normalise(text: str) -> tuple[str, list[str], bool]:
     while i < n:
         ch = text[i]
         if ch == '"' or ch == "'":
-            end, literal, closed = _read_string(text, i)
+            end, literal, closed, fixes = _read_string(text, i)
+            repairs.update(fixes)
             if ch == "'":
                 repairs.add("single quotes")
             if not closed:
@@ -90,28 +91,34 @@ def _drop_trailing_comma(out: list[str], repairs: set[str]) -> None:
         repairs.add("trailing comma")
 
 
-def _read_string(text: str, start: int) -> tuple[int, str, bool]:
-    """Read a string quoted with ``text[start]``; return (end index, JSON literal, closed)."""
+def _read_string(text: str, start: int) -> tuple[int, str, bool, set[str]]:
+    """Read a string quoted with ``text[start]``; return (end index, JSON literal, closed, repairs)."""
     quote = text[start]
     i, n = start + 1, len(text)
     chars: list[str] = []
+    fixes: set[str] = set()
     while i < n:
         ch = text[i]
         if ch == "\\" and i + 1 < n:
             nxt = text[i + 1]
-            if quote == "'" and nxt == "'":
+            if nxt == "'":
                 chars.append("'")
+                if quote == '"':
+                    fixes.add("escaped single quote")
             else:
                 chars.append(ch + nxt)
             i += 2
             continue
         if ch == quote:
-            return i + 1, _as_json_string(chars), True
+            return i + 1, _as_json_string(chars, fixes), True, fixes
         chars.append('\\"' if ch == '"' else ch)
         i += 1
-    return n, _as_json_string(chars), False
+    return n, _as_json_string(chars, fixes), False, fixes
 
 
-def _as_json_string(chars: list[str]) -> str:
-    body = "".join(chars).replace("\n", "\\n").replace("\t", "\\t").replace("\r", "\\r")
+def _as_json_string(chars: list[str], fixes: set[str]) -> str:
+    body = "".join(chars)
+    if any(c in body for c in "\n\t\r"):
+        fixes.add("control characters in strings")
+        body = body.replace("\n", "\\n").replace("\t", "\\t").replace("\r", "\\r")
     return '"' + body + '"'
