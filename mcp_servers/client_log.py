@@ -87,10 +87,9 @@ _HANDLER = _ForwardHandler()
 
 
 def install_forwarding() -> None:
-    """Let agentkit's loggers reach the forwarder at every level (stderr handlers keep their own level)."""
+    """Attach the forwarder to agentkit's loggers (what reaches it still depends on their levels)."""
     for name in FORWARDED_LOGGERS:
         logger = logging.getLogger(name)
-        logger.setLevel(logging.DEBUG)
         if _HANDLER not in logger.handlers:
             logger.addHandler(_HANDLER)
 

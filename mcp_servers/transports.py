@@ -20,13 +20,20 @@ log = logging.getLogger("mcp_servers")
 
 
 def configure_stderr_logging(level: str = "warning") -> None:
-    """Log to stderr only (on stdio, stdout carries the protocol), at ``level``."""
+    """Log to stderr only (on stdio, stdout carries the protocol), at ``level``.
+
+    agentkit's own loggers are opened to every level so that a client asking for ``debug`` through
+    ``logging/setLevel`` gets it; the stderr handler keeps ``level``."""
+    from mcp_servers.client_log import FORWARDED_LOGGERS
+
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S"))
     handler.setLevel(level.upper())
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(level.upper())
+    for name in FORWARDED_LOGGERS:
+        logging.getLogger(name).setLevel(logging.DEBUG)
 
 
 async def serve_stdio(server: Any) -> None:

@@ -164,7 +164,8 @@ async def test_progress_reaches_the_caller():
 
 
 @pytest.mark.anyio
-async def test_log_messages_follow_the_level_the_client_sets():
+async def test_log_messages_follow_the_level_the_client_sets(caplog: pytest.LogCaptureFixture):
+    caplog.set_level(logging.DEBUG, logger="agentkit")  # as configure_stderr_logging does in the servers
     logs: list[Any] = []
     async with connected(logs) as (session, _):
         await session.call_tool("slow", {})
