@@ -100,7 +100,7 @@ async def test_killing_parent_or_agent_does_not_hurt_us():
     )
     result = await run(code)
     assert os.getpid() == me  # we are alive to assert this
-    if isolation(False).prefix:  # in a pid namespace our pid does not exist and pid 1 ignores SIGKILL
+    if namespaced():  # in a pid namespace our pid does not exist and pid 1 ignores SIGKILL
         assert result.text.startswith("exit status 0") and f"{me} ProcessLookupError" in result.text
         assert "still here" in result.text
     group_kill = await run("import os\nos.kill(0, 9)")
@@ -141,8 +141,45 @@ async def test_cancelling_the_call_kills_the_code():
     assert processes_with(marker) == []
 
 
+def namespaced() -> bool:
+    return bool(isolation(False).prefix)
+
+
+async def test_filesystem_read_only_outside_the_working_folder(tmp_path: Path):
+    if not namespaced():
+        pytest.skip("no namespaces on this platform: the code can write where the agent can")
+    target = tmp_path / "victim.txt"
+    target.write_text("original")
+    code = (
+        "open('mine.txt', 'w').write('ok')\n"
+        "import tempfile\n"
+        "tempfile.NamedTemporaryFile().close()\n"
+        f"open({str(target)!r}, 'w').write('pwned')\n"
+    )
+    result = await run(code)
+    assert result.text.startswith("exception: OSError: [Errno 30] Read-only file system")
+    assert target.read_text() == "original"
+
+
+async def test_code_cannot_undo_the_sandbox():
+    if not namespaced():
+        pytest.skip("no namespaces on this platform")
+    code = (
+        "import ctypes, os, subprocess\n"
+        "libc = ctypes.CDLL(None, use_errno=True)\n"
+        "print('umount', libc.umount2(b'/proc', 2), ctypes.get_errno())\n"
+        "print('pids', sorted(int(p) for p in os.listdir('/proc') if p.isdigit()))\n"
+        "print('cgroup', os.listdir('/sys/fs/cgroup'))\n"
+        "caps = subprocess.run(['grep', 'CapEff', '/proc/self/status'], capture_output=True, text=True)\n"
+        "print(caps.stdout.split())\n"
+    )
+    result = await run(code)
+    assert "umount -1 1\npids [1, 2]\n" in result.text  # EPERM; only the runner and the code are visible
+    assert "cgroup []" in result.text and "['CapEff:', '0000000000000000']" in result.text
+
+
 async def test_network_blocked_by_default():
-    if "network is NOT blocked on this platform" in isolation(False).notes:
+    if not namespaced():
         pytest.skip("no network namespace on this platform")
     code = "import socket\ns = socket.socket()\ns.settimeout(1)\ns.connect(('10.255.255.1', 80))"
     result = await run(code)

@@ -9,9 +9,10 @@ from __future__ import annotations
 import difflib
 import importlib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from agentkit.tooling.base import Tool
+if TYPE_CHECKING:
+    from agentkit.tooling.base import Tool
 
 BUILTIN_TOOLS: dict[str, str] = {
     "web_search": "tools.web_search:make_web_search",

@@ -255,6 +255,7 @@ async def run_python(code: str, limits: Limits) -> SandboxResult:
         "memory_mb": limits.memory_mb,
         "file_mb": _FILE_MB,
         "nproc": nproc,
+        "confine": bool(iso.prefix),
     }
     command = [*iso.prefix, sys.executable, "-I", "-X", "utf8", "-c", RUNNER_SOURCE, json.dumps(config)]
     out: list[bytes] = []
@@ -321,6 +322,11 @@ async def run_python(code: str, limits: Limits) -> SandboxResult:
         seconds=time.monotonic() - started,
         notes=[*iso.notes, *notes],
     )
+    confined = next((event["confined"] for event in events if "confined" in event), None)
+    if confined is not None and not confined["read_only"]:
+        result.notes.append("the filesystem could not be made read-only: the code can write where you can")
+    if confined is not None and not confined["capabilities_dropped"]:
+        result.notes.append("capabilities could not be dropped inside the sandbox")
     for event in events:
         result.exception = event.get("exception", result.exception)
         result.exit_code = event.get("exit", result.exit_code)

@@ -28,6 +28,72 @@ def apply_limits(config):
         resource.setrlimit(resource.RLIMIT_NPROC, (config["nproc"],) * 2)
 
 
+_MS = {"RDONLY": 1, "NOSUID": 2, "NODEV": 4, "NOEXEC": 8, "REMOUNT": 32, "BIND": 4096}
+_KEPT_FLAGS = ((os.ST_NOSUID, 2), (os.ST_NODEV, 4), (os.ST_NOEXEC, 8), (os.ST_NOATIME, 1024),
+               (os.ST_NODIRATIME, 2048), (os.ST_RELATIME, 1 << 21))  # fmt: skip
+
+
+def _mount_points():
+    with open("/proc/self/mountinfo") as handle:
+        for line in handle:
+            field = line.split()[4]
+            yield field.encode().decode("unicode_escape")  # mountinfo writes spaces as \040
+
+
+def _read_only_except(libc, workdir):
+    """Make every mount read-only except the working folder (bind-mounted onto itself first)."""
+    libc.mount(workdir.encode(), workdir.encode(), None, _MS["BIND"], None)
+    os.chdir(workdir)  # step onto the bind mount: the old cwd is the folder underneath it
+    if os.path.isdir("/dev/shm"):
+        libc.mount(b"none", b"/dev/shm", b"tmpfs", _MS["NOSUID"] | _MS["NODEV"], b"size=64m")
+    for point in set(_mount_points()) - {workdir, "/dev/shm"}:
+        try:
+            kept = os.statvfs(point).f_flag
+        except OSError:
+            continue
+        flags = _MS["REMOUNT"] | _MS["BIND"] | _MS["RDONLY"]
+        flags |= sum(ms for st, ms in _KEPT_FLAGS if kept & st)
+        libc.mount(None, point.encode(), None, flags, None)
+    return bool(os.statvfs("/").f_flag & os.ST_RDONLY)
+
+
+def confine(workdir):
+    """Hide the cgroup tree, make the filesystem read-only but for ``workdir``, then drop every
+    capability for good (Linux, inside our namespaces). Afterwards the code cannot undo any of it:
+    unmount our private /proc, leave its pids cgroup, write outside its folder, or regain
+    capabilities by running a program. Returns which of these took effect.
+    """
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
+    if os.path.isdir("/sys/fs/cgroup"):
+        libc.mount(b"none", b"/sys/fs/cgroup", b"tmpfs", _MS["RDONLY"], b"size=4k")
+    read_only = _read_only_except(libc, workdir)
+    with open("/proc/sys/kernel/cap_last_cap") as handle:
+        last_cap = int(handle.read())
+    for cap in range(last_cap + 1):
+        libc.prctl(24, cap, 0, 0, 0)  # PR_CAPBSET_DROP
+    libc.prctl(28, 0b11101111, 0, 0, 0)  # PR_SET_SECUREBITS: no root privileges on exec, all locked
+
+    class Header(ctypes.Structure):
+        _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+    class Data(ctypes.Structure):
+        _fields_ = [
+            ("effective", ctypes.c_uint32),
+            ("permitted", ctypes.c_uint32),
+            ("inheritable", ctypes.c_uint32),
+        ]
+
+    libc.capset(ctypes.byref(Header(0x20080522, 0)), (Data * 2)())  # _LINUX_CAPABILITY_VERSION_3
+    libc.prctl(38, 1, 0, 0, 0)  # PR_SET_NO_NEW_PRIVS
+    with open("/proc/self/status") as handle:
+        fields = dict(line.split(":", 1) for line in handle if ":" in line)
+    no_caps = all(int(fields.get(key, "0").strip(), 16) == 0 for key in ("CapEff", "CapPrm", "CapBnd"))
+    return {"capabilities_dropped": no_caps, "read_only": read_only}
+
+
 def report(fd, **event):
     try:
         os.write(fd, (json.dumps(event) + "\n").encode())
@@ -73,6 +139,8 @@ def main():
     config = json.loads(sys.argv[1])
     status_fd = config["status_fd"]
     apply_limits(config)
+    if config.get("confine"):
+        report(status_fd, confined=confine(os.getcwd()))
     worker = os.fork()
     if worker == 0:
         run_worker(status_fd)
