@@ -184,3 +184,17 @@ async def test_two_servers_with_clashing_tool_names_get_prefixes():
         assert "echo" not in ts.names()
         assert (await ts.get("two__echo").call({"message": "x"}, ToolContext())).text == "Echo: x"
         assert ts.get("one__echo").real_name == "echo"
+
+
+async def test_http_headers_with_variables_reach_the_server_and_a_bad_token_is_named(monkeypatch):
+    from mcp_fixtures.auth_http import serving
+
+    monkeypatch.setenv("MCP_TEST_TOKEN", "t0k3n")
+    async with serving("t0k3n") as url:
+        config = {
+            "good": {"url": url, "headers": {"Authorization": "Bearer ${MCP_TEST_TOKEN}"}},
+            "bad": {"type": "http", "url": url, "headers": {"Authorization": "Bearer wrong"}},
+        }
+        async with ToolSet(providers=providers_from_config({"mcpServers": config})) as ts:
+            assert (await ts.get("whoami").call({}, ToolContext())).text == "Bearer t0k3n"
+            assert "HTTP 401 Unauthorized (check the token in its `headers`)" in ts.provider_errors["bad"]

@@ -113,6 +113,7 @@ class MCPServerProvider:
         self._stderr: IO[str] | None = None
         self._marker: str | None = None
         self._stderr_summary = ""
+        self._http_error = ""
         self._junk: list[str] = []
 
     def __repr__(self) -> str:
@@ -265,16 +266,31 @@ class MCPServerProvider:
             return streams
         from mcp.shared._httpx_utils import create_mcp_http_client
 
+        def http_client(**kwargs: Any) -> Any:
+            client = create_mcp_http_client(**kwargs)
+            client.event_hooks = {"request": [], "response": [self._on_http_response]}
+            return client
+
+        self._http_error = ""
         if config.transport == "sse":
             from mcp.client.sse import sse_client
 
-            return await stack.enter_async_context(
-                sse_client(config.url or "", headers=config.headers or None, timeout=config.start_timeout)
+            sse = sse_client(
+                config.url or "",
+                headers=config.headers or None,
+                timeout=config.start_timeout,
+                httpx_client_factory=http_client,
             )
+            return await stack.enter_async_context(sse)
         from mcp.client.streamable_http import streamable_http_client
 
-        client = await stack.enter_async_context(create_mcp_http_client(headers=config.headers or None))
+        client = await stack.enter_async_context(http_client(headers=config.headers or None))
         return await stack.enter_async_context(streamable_http_client(config.url or "", http_client=client))
+
+    async def _on_http_response(self, response: Any) -> None:
+        """Remember the last HTTP error status: the SDK reports it only as "an error response"."""
+        if response.status_code >= 400:
+            self._http_error = f"HTTP {response.status_code} {response.reason_phrase}".strip()
 
     # ── tools ───────────────────────────────────────────────────────────────────────────────
 
@@ -422,6 +438,10 @@ class MCPServerProvider:
             reason = "exited before finishing the MCP handshake" if first else "went away while restarting"
         else:
             reason = f"{type(leaf).__name__}: {leaf}"
+        if self._http_error:
+            reason += f"; the server answered {self._http_error}"
+            if self._http_error.startswith(("HTTP 401", "HTTP 403")):
+                reason += " (check the token in its `headers`)"
         if self._junk:
             reason += f"; it wrote non-MCP output on stdout: {self._junk[0]!r}"
         tail = self._read_stderr_tail() or self._stderr_summary
