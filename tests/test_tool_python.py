@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -208,3 +209,31 @@ async def test_without_namespaces_limits_and_cleanup_still_hold(monkeypatch):
     assert looping.text.startswith("timed out after 0.5 s")
     parent = await run("import os\nos.kill(os.getppid(), 9)")
     assert parent.is_error and "killed by signal 9" in parent.text
+
+
+async def test_code_stops_even_if_the_agent_dies(tmp_path: Path):
+    marker = f"orphan-{uuid.uuid4().hex}"
+    agent = tmp_path / "agent.py"
+    agent.write_text(
+        "import anyio\n"
+        "from agentkit.tooling.base import ToolContext\n"
+        "from tools import builtin_tool\n"
+        "tool = builtin_tool('python', {'time_limit': 0.5})\n"
+        f"code = {spawn_sleeper(marker, detach=False) + 'import time; time.sleep(60)'!r}\n"
+        "anyio.run(tool.call, {'code': code}, ToolContext())\n"
+    )
+    process = await anyio.open_process(
+        [sys.executable, str(agent)], env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while not processes_with(marker) and time.monotonic() < deadline:
+            await anyio.sleep(0.05)
+        assert processes_with(marker), "the sandboxed code never started"
+    finally:
+        process.kill()  # the agent dies without cleaning up
+        await process.wait()
+    deadline = time.monotonic() + 5
+    while processes_with(marker) and time.monotonic() < deadline:
+        await anyio.sleep(0.1)
+    assert processes_with(marker) == []

@@ -15,6 +15,7 @@ Layers, each used where the platform allows it (the result's ``notes`` say what 
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import signal
@@ -34,6 +35,8 @@ RUNNER_SOURCE = (Path(__file__).with_name("sandbox_runner.py")).read_text(encodi
 _NAMESPACES = ["unshare", "--user", "--map-root-user", "--pid", "--fork", "--kill-child"]
 _PRIVATE_PROC = ["--mount", "--mount-proc"]
 _FILE_MB = 64
+_ORPHAN_GRACE = 2
+"""Seconds past the time limit after which the sandbox kills itself if the agent could not."""
 _DRAIN_GRACE = 1.0
 """Seconds to finish reading output after the code ended (a detached child may hold the pipe)."""
 
@@ -256,6 +259,7 @@ async def run_python(code: str, limits: Limits) -> SandboxResult:
         "file_mb": _FILE_MB,
         "nproc": nproc,
         "confine": bool(iso.prefix),
+        "deadline": math.ceil(limits.wall_seconds) + _ORPHAN_GRACE,
     }
     command = [*iso.prefix, sys.executable, "-I", "-X", "utf8", "-c", RUNNER_SOURCE, json.dumps(config)]
     out: list[bytes] = []

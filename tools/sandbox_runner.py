@@ -1,7 +1,8 @@
 """Runs inside the sandbox (passed to ``python -I -c``); never imported by the agent.
 
-It joins the pids cgroup if one is given, sets resource limits, then forks the worker that runs
-``main.py`` and waits for it like an init process, reaping orphans. One JSON line per event goes to
+It joins the pids cgroup if one is given, sets resource limits, confines itself (see ``confine``), then
+forks the worker that runs ``main.py`` and waits for it like an init process, reaping orphans; past its
+own deadline it kills its process group even if the agent is gone. One JSON line per event goes to
 the status pipe: ``{"exception": ...}`` from the worker, ``{"exit": n}`` or ``{"signal": n}`` from us.
 """
 
@@ -9,6 +10,7 @@ import ast
 import json
 import os
 import resource
+import signal
 import sys
 import traceback
 
@@ -144,6 +146,9 @@ def main():
     worker = os.fork()
     if worker == 0:
         run_worker(status_fd)
+    # Our own deadline, in case the agent is gone and cannot kill us: end the whole group.
+    signal.signal(signal.SIGALRM, lambda *_: os.killpg(0, signal.SIGKILL))
+    signal.alarm(config["deadline"])
     while True:
         try:
             pid, status = os.wait()
