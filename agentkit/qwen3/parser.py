@@ -17,6 +17,7 @@ is the model's text, not the final JSON; an XML call gets one delta with its JSO
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -42,6 +43,7 @@ FUNCTION_CLOSE = "</function>"
 TOOL_FORMATS = ("hermes", "xml")
 _NAME_HEAD_LIMIT = 512
 
+_NON_SPACE = re.compile(r"\S")
 _START, _REASONING, _R_CALL, _R_AFTER, _CONTENT, _CALL = range(6)
 
 
@@ -136,7 +138,8 @@ class OutputParser:
         self._events: list[ParseEvent] = []
         self._reasoning = ReasoningSink(self._events)
         self._content = ContentSink(self._events, skip_leading_newlines=thinking)
-        self._buf = ""
+        self._buf = ""  # text not yet consumed starts at self._pos
+        self._pos = 0
         self._state = _START if thinking else _CONTENT
         self._call: _OpenCall | None = None
         self._chain: list[_OpenCall] = []  # complete tentative calls inside the think block
@@ -154,7 +157,8 @@ class OutputParser:
         """Consume more output text; return the events it completes."""
         if self._closed:
             raise RuntimeError("OutputParser.feed() after close(): start a new parser for a new turn")
-        self._buf += delta
+        self._buf = self._buf[self._pos :] + delta if self._pos else self._buf + delta
+        self._pos = 0
         self._run(eof=False)
         return self._take_events()
 
@@ -203,10 +207,12 @@ class OutputParser:
         }
 
     def _step_start(self, eof: bool) -> bool:
-        rest = self._buf.lstrip("\n")
-        if rest.startswith(THINK_OPEN):
-            self._buf = rest[len(THINK_OPEN) :]
-        elif not eof and (not rest or THINK_OPEN.startswith(rest)):
+        buf, i = self._buf, self._pos
+        while i < len(buf) and buf[i] == "\n":
+            i += 1
+        if buf.startswith(THINK_OPEN, i):
+            self._pos = i + len(THINK_OPEN)
+        elif not eof and self._could_be(THINK_OPEN, i):
             return False
         self._state = _REASONING
         return True
@@ -224,11 +230,11 @@ class OutputParser:
     def _step_tentative_call(self, eof: bool) -> bool:
         call = self._call
         assert call is not None
+        start = self._pos
         tag, text = self._scan((CALL_CLOSE, THINK_CLOSE, CALL_OPEN), eof)
         call.add(text)
         if call.prose:  # "<tool_call>" mentioned in the reasoning: read on as reasoning
-            self._tentative_to_prose(call.ws_before + CALL_OPEN)
-            self._unread(call, tag)
+            self._tentative_to_prose(call.ws_before + CALL_OPEN + self._unread(call, start))
             return True
         if tag == CALL_CLOSE:
             call.closed = True
@@ -245,25 +251,32 @@ class OutputParser:
         return tag is not None
 
     def _step_after_tentative(self, eof: bool) -> bool:
-        rest = self._buf.lstrip()
-        self._ws += self._buf[: len(self._buf) - len(rest)]
-        self._buf = rest
-        if rest.startswith(CALL_OPEN):
-            self._buf = rest[len(CALL_OPEN) :]
+        buf = self._buf
+        found = _NON_SPACE.search(buf, self._pos)
+        start = found.start() if found else len(buf)
+        self._ws += buf[self._pos : start]
+        self._pos = start
+        if buf.startswith(CALL_OPEN, start):
+            self._pos = start + len(CALL_OPEN)
             self._call = _OpenCall()
             self._call.ws_before, self._ws = self._ws, ""
             self._state = _R_CALL
-        elif rest.startswith(THINK_CLOSE):  # calls that are the last thing before </think>: meant
-            self._buf = rest[len(THINK_CLOSE) :]
+        elif buf.startswith(THINK_CLOSE, start):  # calls that are the last thing before </think>: meant
+            self._pos = start + len(THINK_CLOSE)
             self._recover_chain(lambda parsed: parsed.error is None)
             self._end_reasoning()
-        elif not eof and (not rest or CALL_OPEN.startswith(rest) or THINK_CLOSE.startswith(rest)):
+        elif not eof and (self._could_be(CALL_OPEN, start) or self._could_be(THINK_CLOSE, start)):
             return False
-        elif rest:  # reasoning goes on after the calls: they were prose
+        elif start < len(buf):  # reasoning goes on after the calls: they were prose
             self._tentative_to_prose(self._ws)
         else:
             return False
         return True
+
+    def _could_be(self, tag: str, start: int) -> bool:
+        """Whether the buffered text from ``start`` is empty or the start of ``tag``."""
+        rest = len(self._buf) - start
+        return rest < len(tag) and tag.startswith(self._buf[start:])
 
     def _step_content(self, eof: bool) -> bool:
         tag, text = self._scan(self._content_tags, eof)
@@ -277,11 +290,11 @@ class OutputParser:
         call = self._call
         assert call is not None
         bare = call.bare
+        start = self._pos
         tag, text = self._scan((FUNCTION_CLOSE,) if bare else (CALL_CLOSE, CALL_OPEN), eof)
         name, args = call.add(text + (FUNCTION_CLOSE if bare and tag else ""))
         if call.prose:  # "<tool_call>" mentioned in the text: read on as content
-            self._content.write(CALL_OPEN)
-            self._unread(call, tag)
+            self._content.write(CALL_OPEN + self._unread(call, start))
             self._state = _CONTENT
             return True
         if call.xml is not None:
@@ -296,27 +309,28 @@ class OutputParser:
             self._state = _CONTENT
         return True
 
-    def _unread(self, call: _OpenCall, tag: str | None) -> None:
-        """Give a call's body (and the tag that ended it) back to the buffer, to be read as text.
-        Happens once per mention, so each character is still read at most twice."""
-        self._buf = call.body() + (tag or "") + self._buf
+    def _unread(self, call: _OpenCall, start: int) -> str:
+        """Drop a call that turned out to be a mention: rewind to where this step's text began (it is
+        read again as plain text) and return the whitespace read before it in earlier steps. The
+        step that decides is the one holding the body's first non-space character."""
+        self._pos = start
         self._call = None
+        return "".join(call.chunks[:-1])
 
     def _scan(self, tags: tuple[str, ...], eof: bool) -> tuple[str | None, str]:
         """Consume the buffer up to the first of ``tags`` (return it and the text before it), or up to
         a tail that might be the start of one (at end of output, up to the end)."""
-        buf = self._buf
-        first, found = -1, None
-        for tag in tags:
-            i = buf.find(tag, 0, first + len(tag) - 1 if first >= 0 else len(buf))
-            if i >= 0 and (first < 0 or i < first):
-                first, found = i, tag
-        if found is not None:
-            self._buf = buf[first + len(found) :]
-            return found, buf[:first]
-        keep = 0 if eof else _partial_tag_tail(buf, tags)
-        self._buf = buf[len(buf) - keep :]
-        return None, buf[: len(buf) - keep]
+        buf, pos = self._buf, self._pos
+        i = buf.find("<", pos)  # every tag starts with "<": each "<" is looked at once
+        while i >= 0:
+            for tag in tags:
+                if buf.startswith(tag, i):
+                    self._pos = i + len(tag)
+                    return tag, buf[pos:i]
+            i = buf.find("<", i + 1)
+        end = len(buf) if eof else len(buf) - _partial_tag_tail(buf, pos, tags)
+        self._pos = end
+        return None, buf[pos:end]
 
     # -- calls ------------------------------------------------------------------------------------
 
@@ -425,9 +439,9 @@ class OutputParser:
         return isinstance(self._checker.judge(parsed, index=0, call_id=""), ToolCall)
 
 
-def _partial_tag_tail(buf: str, tags: tuple[str, ...]) -> int:
-    """Length of the longest tail of ``buf`` that is a proper prefix of one of ``tags``."""
-    lt = buf.rfind("<", max(0, len(buf) - 12))
+def _partial_tag_tail(buf: str, pos: int, tags: tuple[str, ...]) -> int:
+    """Length of the longest tail of ``buf[pos:]`` that is a proper prefix of one of ``tags``."""
+    lt = buf.rfind("<", max(pos, len(buf) - 12))
     if lt < 0:
         return 0
     tail = buf[lt:]
