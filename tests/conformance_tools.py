@@ -3,8 +3,8 @@ generic adapter (``mcp_servers.serve_tools``) over HTTP: ``python tests/conforma
 
 The suite calls tools of fixed names (``test_simple_text``, ``test_image_content``, ...) that only its
 reference server has; these are plain agentkit ``Tool``s returning what each scenario asks for, so the
-scenarios check how the adapter carries text, images, audio, resources, errors, progress, logs and
-elicitation onto the wire. (The agent server itself offers one tool, ``run_agent``.)
+scenarios check how the adapter carries text, images, audio, resources, errors, progress, logs,
+elicitation and JSON Schema 2020-12 keywords onto the wire. (The agent server itself offers one tool, ``run_agent``.)
 """
 
 from __future__ import annotations
@@ -97,6 +97,76 @@ async def elicitation(arguments: dict[str, Any], ctx: ToolContext) -> ToolResult
     return ToolResult(text=f"User response: action: accept, content: {answer}")
 
 
+async def elicit_with(schema: dict[str, Any]) -> ToolResult:
+    answer = await forward_elicitation("Please review these fields", schema)
+    action = "accept" if answer is not None else "decline"
+    return ToolResult(text=f"Elicitation completed: action={action}, content={answer}")
+
+
+DEFAULTS_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string", "default": "John Doe"},
+        "age": {"type": "integer", "default": 30},
+        "score": {"type": "number", "default": 95.5},
+        "status": {"type": "string", "enum": ["active", "inactive", "pending"], "default": "active"},
+        "verified": {"type": "boolean", "default": True},
+    },
+}
+ENUMS_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "untitledSingle": {"type": "string", "enum": ["option1", "option2", "option3"]},
+        "titledSingle": {
+            "type": "string",
+            "oneOf": [
+                {"const": "value1", "title": "First Option"},
+                {"const": "value2", "title": "Second Option"},
+                {"const": "value3", "title": "Third Option"},
+            ],
+        },
+        "legacyEnum": {
+            "type": "string",
+            "enum": ["opt1", "opt2", "opt3"],
+            "enumNames": ["Option One", "Option Two", "Option Three"],
+        },
+        "untitledMulti": {
+            "type": "array",
+            "items": {"type": "string", "enum": ["option1", "option2", "option3"]},
+        },
+        "titledMulti": {
+            "type": "array",
+            "items": {
+                "anyOf": [
+                    {"const": "value1", "title": "First Choice"},
+                    {"const": "value2", "title": "Second Choice"},
+                    {"const": "value3", "title": "Third Choice"},
+                ]
+            },
+        },
+    },
+}
+SCHEMA_2020_12 = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "$defs": {
+        "address": {
+            "type": "object",
+            "properties": {"street": {"type": "string"}, "city": {"type": "string"}},
+        }
+    },
+    "properties": {"name": {"type": "string"}, "address": {"$ref": "#/$defs/address"}},
+    "additionalProperties": False,
+}
+
+
+async def echo_arguments(arguments: dict[str, Any], ctx: ToolContext) -> ToolResult:
+    return ToolResult(text=f"received {sorted(arguments)}")
+
+
+schema_tool = FixtureTool("json_schema_2020_12_tool", echo_arguments)
+schema_tool.parameters = SCHEMA_2020_12  # passed through untouched: the scenario checks $schema and $defs
+
 TOOLS = [
     FixtureTool("test_simple_text", simple_text),
     FixtureTool("test_image_content", image),
@@ -107,6 +177,9 @@ TOOLS = [
     FixtureTool("test_error_handling", error),
     FixtureTool("test_tool_with_progress", progress),
     FixtureTool("test_elicitation", elicitation, {"message": {"type": "string"}}),
+    FixtureTool("test_elicitation_sep1034_defaults", lambda arguments, ctx: elicit_with(DEFAULTS_SCHEMA)),
+    FixtureTool("test_elicitation_sep1330_enums", lambda arguments, ctx: elicit_with(ENUMS_SCHEMA)),
+    schema_tool,
 ]
 
 if __name__ == "__main__":
