@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import sys
 import time
 import uuid
@@ -177,6 +178,24 @@ async def test_code_cannot_undo_the_sandbox():
     result = await run(code)
     assert "umount -1 1\npids [1, 2]\n" in result.text  # EPERM; only the runner and the code are visible
     assert "cgroup []" in result.text and "['CapEff:', '0000000000000000']" in result.text
+
+
+async def test_service_sockets_under_run_are_hidden():
+    if not namespaced():
+        pytest.skip("no namespaces on this platform")
+    path = Path("/run") / f"agentkit-test-{uuid.uuid4().hex[:8]}.sock"
+    server = socket.socket(socket.AF_UNIX)
+    try:
+        server.bind(str(path))
+    except OSError:
+        pytest.skip("/run is not writable here")
+    server.listen()
+    try:
+        result = await run(f"import socket\nsocket.socket(socket.AF_UNIX).connect({str(path)!r})")
+    finally:
+        server.close()
+        path.unlink()
+    assert result.text.startswith("exception: FileNotFoundError")
 
 
 async def test_network_blocked_by_default():

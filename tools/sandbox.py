@@ -116,13 +116,13 @@ def _pids_cgroup(max_processes: int) -> Path | None:
         _, controllers, path = line.split(":", 2)
         if "pids" in controllers.split(","):
             candidates.append(Path("/sys/fs/cgroup/pids") / path.lstrip("/"))
-        elif controllers == "":
-            base = Path("/sys/fs/cgroup") / path.lstrip("/")
-            try:
-                if "pids" in (base / "cgroup.subtree_control").read_text().split():
-                    candidates.append(base)
-            except OSError:
-                pass
+        elif controllers == "":  # cgroup v2: our own cgroup, else the root one (root only)
+            for base in (Path("/sys/fs/cgroup") / path.lstrip("/"), Path("/sys/fs/cgroup")):
+                try:
+                    if "pids" in (base / "cgroup.subtree_control").read_text().split():
+                        candidates.append(base)
+                except OSError:
+                    pass
     for base in candidates:
         group = base / f"agentkit-{uuid.uuid4().hex[:12]}"
         try:

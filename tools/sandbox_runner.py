@@ -46,6 +46,9 @@ def _read_only_except(libc, workdir):
     """Make every mount read-only except the working folder (bind-mounted onto itself first)."""
     libc.mount(workdir.encode(), workdir.encode(), None, _MS["BIND"], None)
     os.chdir(workdir)  # step onto the bind mount: the old cwd is the folder underneath it
+    for runtime in ("/run", "/var/run"):  # service sockets (docker.sock, D-Bus) live here
+        if os.path.isdir(runtime) and not os.path.islink(runtime) and not workdir.startswith(runtime + "/"):
+            libc.mount(b"none", runtime.encode(), b"tmpfs", _MS["RDONLY"], b"size=4k")
     if os.path.isdir("/dev/shm"):
         libc.mount(b"none", b"/dev/shm", b"tmpfs", _MS["NOSUID"] | _MS["NODEV"], b"size=64m")
     for point in set(_mount_points()) - {workdir, "/dev/shm"}:
