@@ -24,9 +24,10 @@ from mcp.shared._httpx_utils import create_mcp_http_client
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning")
+QWEN3_MODULES = ("agentkit.qwen3.template", "agentkit.qwen3.tokens")
 needs_simulator = pytest.mark.skipif(
-    importlib.util.find_spec("agentkit.qwen3.template") is None,
-    reason="the Qwen3 simulator needs agentkit.qwen3.template, which has not landed yet",
+    any(importlib.util.find_spec(name) is None for name in QWEN3_MODULES),
+    reason="the simulator and model backends need the Qwen3 template and tokens modules, not landed yet",
 )
 
 WEATHER_TOOL = '''

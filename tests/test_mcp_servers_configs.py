@@ -77,8 +77,11 @@ def _launchable() -> list[tuple[str, str]]:
             kind = _kind(entry)
             if kind == "web_search" and importlib.util.find_spec("tools.web_search") is None:
                 continue  # the built-in tool has not landed yet
-            if kind == "agent" and importlib.util.find_spec("agentkit.qwen3.template") is None:
-                continue  # the model backends need the Qwen3 template, which has not landed yet
+            if kind == "agent" and any(
+                importlib.util.find_spec(m) is None
+                for m in ("agentkit.qwen3.template", "agentkit.qwen3.tokens")
+            ):
+                continue  # the model backends need the Qwen3 template and tokens, not landed yet
             if kind != "http":
                 out.append((file, name))
     return out
