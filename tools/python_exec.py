@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 from pathlib import Path
 from typing import Any
@@ -120,4 +121,8 @@ def _summary(result: SandboxResult) -> dict[str, Any]:
 
 def make_python(options: dict[str, Any], *, base_dir: Path) -> PythonTool:
     """The ``python`` tool; ``base_dir`` is unused (each call gets its own temporary folder)."""
+    if os.name != "posix":
+        raise ValueError(
+            "python: the sandboxed python tool needs Linux or macOS (POSIX); it is not available here"
+        )
     return PythonTool(parse_options(PythonOptions, options, "python"))

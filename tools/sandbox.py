@@ -326,6 +326,9 @@ async def run_python(code: str, limits: Limits) -> SandboxResult:
         seconds=time.monotonic() - started,
         notes=[*iso.notes, *notes],
     )
+    refused = [name for event in events for name in event.get("refused_limits", [])]
+    if refused:
+        result.notes.append(f"this platform refused these limits: {', '.join(refused)}")
     confined = next((event["confined"] for event in events if "confined" in event), None)
     if confined is not None and not confined["read_only"]:
         result.notes.append("the filesystem could not be made read-only: the code can write where you can")

@@ -18,16 +18,26 @@ MB = 1024 * 1024
 
 
 def apply_limits(config):
+    """Set the limits; returns the names of those this platform refused (macOS rejects some)."""
     if config.get("cgroup"):
         with open(os.path.join(config["cgroup"], "cgroup.procs"), "w") as handle:
             handle.write("0")
     cpu = config["cpu_seconds"]
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-    resource.setrlimit(resource.RLIMIT_AS, (config["memory_mb"] * MB,) * 2)
-    resource.setrlimit(resource.RLIMIT_FSIZE, (config["file_mb"] * MB,) * 2)
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    wanted = [
+        ("RLIMIT_CPU", (cpu, cpu + 1)),
+        ("RLIMIT_AS", (config["memory_mb"] * MB,) * 2),
+        ("RLIMIT_FSIZE", (config["file_mb"] * MB,) * 2),
+        ("RLIMIT_CORE", (0, 0)),
+    ]
     if config.get("nproc"):
-        resource.setrlimit(resource.RLIMIT_NPROC, (config["nproc"],) * 2)
+        wanted.append(("RLIMIT_NPROC", (config["nproc"],) * 2))
+    refused = []
+    for name, value in wanted:
+        try:
+            resource.setrlimit(getattr(resource, name), value)
+        except (AttributeError, ValueError, OSError):
+            refused.append(name)
+    return refused
 
 
 _MS = {"RDONLY": 1, "NOSUID": 2, "NODEV": 4, "NOEXEC": 8, "REMOUNT": 32, "BIND": 4096}
@@ -143,7 +153,9 @@ def run_worker(status_fd):
 def main():
     config = json.loads(sys.argv[1])
     status_fd = config["status_fd"]
-    apply_limits(config)
+    refused = apply_limits(config)
+    if refused:
+        report(status_fd, refused_limits=refused)
     if config.get("confine"):
         report(status_fd, confined=confine(os.getcwd()))
     worker = os.fork()
