@@ -143,9 +143,23 @@ def test_bad_entries_name_the_server_and_the_fix(entry, message, monkeypatch):
     assert message in str(info.value)
 
 
-def test_unknown_ide_keys_are_ignored():
-    servers = parse_servers({"s": {"command": "x", "autoApprove": ["a"], "description": "d", "trust": True}})
+def test_unknown_ide_keys_are_ignored_and_other_clients_spellings_understood():
+    servers = parse_servers(
+        {
+            "s": {
+                "command": "x",
+                "autoApprove": ["a"],
+                "disabledTools": ["b"],
+                "description": "d",
+                "trust": True,
+            },
+            "cline": {"url": "http://127.0.0.1:1/mcp", "transportType": "streamableHttp", "timeout": 5},
+            "codex": {"command": "x", "startup_timeout_sec": 20, "tool_timeout_sec": 90},
+        }
+    )
     assert servers["s"].command == "x"
+    assert servers["cline"].transport == "http"
+    assert (servers["codex"].start_timeout, servers["codex"].call_timeout) == (20, 90)
 
 
 # ── names ───────────────────────────────────────────────────────────────────────────────────

@@ -36,8 +36,10 @@ _TRANSPORT_ALIASES: dict[str, Transport] = {
 }
 _KNOWN_KEYS = {
     "command", "args", "env", "cwd", "url", "headers", "transport", "type", "timeout", "call_timeout",
-    "max_output_chars", "enabled", "disabled", "envFile", "httpUrl", "serverUrl",
+    "max_output_chars", "enabled", "disabled", "envFile", "httpUrl", "serverUrl", "transportType",
+    "startup_timeout_sec", "tool_timeout_sec",
 }  # fmt: skip
+_OTHER_TOOLS_KEYS = {"disabledTools"}  # read by other clients, close to one of ours: not a typo
 _VAR = re.compile(r"\$\{([^}]*)\}")
 
 
@@ -115,8 +117,10 @@ def _unwrap(raw: Mapping[str, Any]) -> Mapping[str, Any]:
 def _parse_one(name: str, entry: Mapping[str, Any], base_dir: Path | None) -> ServerConfig:
     where = f"MCP server {name!r}"
     for key in entry:
+        if key in _KNOWN_KEYS or key in _OTHER_TOOLS_KEYS:
+            continue
         close = difflib.get_close_matches(str(key), _KNOWN_KEYS, n=1, cutoff=0.75)
-        if key not in _KNOWN_KEYS and close:
+        if close:
             raise ValueError(f"{where}: unknown setting {key!r}; did you mean {close[0]!r}?")
 
     def expand(value: Any, what: str) -> str:
@@ -132,7 +136,7 @@ def _parse_one(name: str, entry: Mapping[str, Any], base_dir: Path | None) -> Se
 
     url = entry.get("url") or entry.get("httpUrl") or entry.get("serverUrl")
     command = entry.get("command")
-    kind = entry.get("transport") or entry.get("type")
+    kind = entry.get("transport") or entry.get("type") or entry.get("transportType")
     if command and url:
         raise ValueError(f"{where}: give either `command` (stdio) or `url` (HTTP), not both")
     if not command and not url:
@@ -153,7 +157,10 @@ def _parse_one(name: str, entry: Mapping[str, Any], base_dir: Path | None) -> Se
     if transport != "stdio" and not url:
         raise ValueError(f"{where}: transport {transport} needs `url`")
 
-    timeouts = {key: _seconds(where, key, entry.get(key)) for key in ("timeout", "call_timeout")}
+    timeouts = {
+        key: _seconds(where, key, entry.get(key, entry.get(codex_key)))
+        for key, codex_key in (("timeout", "startup_timeout_sec"), ("call_timeout", "tool_timeout_sec"))
+    }
     max_chars = entry.get("max_output_chars", DEFAULT_MAX_OUTPUT_CHARS)
     if isinstance(max_chars, bool) or not isinstance(max_chars, int) or max_chars < 100:
         raise ValueError(f"{where}: `max_output_chars` must be an integer of at least 100")
@@ -161,7 +168,9 @@ def _parse_one(name: str, entry: Mapping[str, Any], base_dir: Path | None) -> Se
         "name": name,
         "transport": transport,
         "start_timeout": timeouts["timeout"] or DEFAULT_START_TIMEOUT,
-        "call_timeout": timeouts["call_timeout"] if "call_timeout" in entry else DEFAULT_CALL_TIMEOUT,
+        "call_timeout": timeouts["call_timeout"]
+        if {"call_timeout", "tool_timeout_sec"} & set(entry)
+        else DEFAULT_CALL_TIMEOUT,
         "max_output_chars": max_chars,
     }
     if transport != "stdio":
