@@ -4,9 +4,11 @@ Layers, each used where the platform allows it (the result's ``notes`` say what 
 
 - Linux namespaces via ``unshare``: a user namespace (no real capabilities), a pid namespace (the code
   cannot see or signal the agent; when its first process ends, the kernel kills every process in
-  it), a private ``/proc``, and an empty network namespace unless network is allowed.
-- A pids cgroup capping the process count where a cgroup is writable (root on cgroup v1), else
-  ``RLIMIT_NPROC`` (which Linux does not enforce for root outside a user namespace).
+  it), a private ``/proc``, and an empty network namespace unless network is allowed. Inside them the
+  runner makes the filesystem read-only but for the work folder and drops every capability
+  (``sandbox_runner.confine``).
+- A pids cgroup capping the process count where we may create one (root on cgroup v1, or v2 with
+  the pids controller delegated), else ``RLIMIT_NPROC`` (not enforced for root).
 - rlimits on CPU seconds, address space, file size and core dumps; a wall-clock timeout after which
   the whole process group is killed; output read through pipes and capped.
 - ``python -I`` in a fresh temporary folder with a minimal environment (no API keys, no user site).
@@ -32,7 +34,7 @@ import anyio
 from anyio.abc import ByteReceiveStream
 
 RUNNER_SOURCE = (Path(__file__).with_name("sandbox_runner.py")).read_text(encoding="utf-8")
-_NAMESPACES = ["unshare", "--user", "--map-root-user", "--pid", "--fork", "--kill-child"]
+_NAMESPACES = ["--user", "--map-root-user", "--pid", "--fork", "--kill-child"]
 _PRIVATE_PROC = ["--mount", "--mount-proc"]
 _FILE_MB = 64
 _ORPHAN_GRACE = 2
@@ -96,7 +98,7 @@ def isolation(network: bool) -> Isolation:
             (_PRIVATE_PROC, ()),
             ([], ("/proc was not made private: the code can see (not signal) other processes",)),
         ):
-            prefix = [unshare, *_NAMESPACES[1:], *extra, *net]
+            prefix = [unshare, *_NAMESPACES, *extra, *net]
             if _works(prefix):
                 return Isolation(tuple(prefix), notes)
     notes = ["no Linux namespaces here: the code runs as your user and can see your other processes"]
@@ -326,6 +328,12 @@ async def run_python(code: str, limits: Limits) -> SandboxResult:
         seconds=time.monotonic() - started,
         notes=[*iso.notes, *notes],
     )
+    _apply_events(result, events, process.returncode if process is not None else None)
+    return result
+
+
+def _apply_events(result: SandboxResult, events: list[dict], returncode: int | None) -> None:
+    """Fill in how the run ended, and what could not be enforced, from the runner's status events."""
     refused = [name for event in events for name in event.get("refused_limits", [])]
     if refused:
         result.notes.append(f"this platform refused these limits: {', '.join(refused)}")
@@ -338,7 +346,6 @@ async def run_python(code: str, limits: Limits) -> SandboxResult:
         result.exception = event.get("exception", result.exception)
         result.exit_code = event.get("exit", result.exit_code)
         result.signal = event.get("signal", result.signal)
-    if result.exit_code is None and result.signal is None and not timed_out and process is not None:
-        code = process.returncode
-        result.signal, result.exit_code = (-code, None) if code is not None and code < 0 else (None, code)
-    return result
+    if result.exit_code is None and result.signal is None and not result.timed_out and returncode is not None:
+        # The runner itself died (killed from inside, or it could not start).
+        result.signal, result.exit_code = (-returncode, None) if returncode < 0 else (None, returncode)
