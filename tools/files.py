@@ -250,8 +250,11 @@ class FilesTool:
 
 def _read_lines(
     handle: Any, start: int, max_lines: int | None, max_bytes: int
-) -> tuple[list[bytes], int, bool, int]:
-    """Lines from ``start`` (1-based) up to ``max_lines`` and ``max_bytes``: (lines, bytes, cut short, next line)."""
+) -> tuple[list[bytes], bool, int]:
+    """Lines from ``start`` (1-based), at most ``max_lines`` and ``max_bytes``.
+
+    Returns the lines, whether the byte cap cut them short, and the number of the next line.
+    """
     number = 1
     while number < start:
         if not handle.readline(max_bytes + 1):
