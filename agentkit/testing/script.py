@@ -4,7 +4,7 @@ A script is a YAML or JSON file, or a plain dict. Everything is optional except 
 
     model: qwen3-sim              # served model name (default "qwen3-sim")
     max_model_len: 32768          # context length reported by /v1/models and enforced
-    variant: hybrid               # hybrid | thinking-2507 | instruct-2507 | coder
+    variant: hybrid               # hybrid | thinking-2507 | instruct-2507 | coder (default: from the model name)
     chunk_chars: 4                # streamed chunk size in characters ...
     chunk_seed: 7                 # ... or, with a seed, random sizes 1..chunk_chars
     reasoning_field: reasoning    # or reasoning_content (older vLLM)
@@ -41,10 +41,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agentkit.qwen3.template import VARIANTS, detect_variant, tool_format_for
 from agentkit.testing.faults import Fault, parse_faults
 from agentkit.testing.validation import ScriptError, check_keys
 
-VARIANTS = ("hybrid", "thinking-2507", "instruct-2507", "coder")
 REASONING_FIELDS = ("reasoning", "reasoning_content")
 _MARKUP = ("<think>", "</think>", "<tool_call>", "<function=")
 _TOP_KEYS = (
@@ -100,7 +100,7 @@ class Script:
 
     @property
     def tool_format(self) -> str:
-        return "xml" if self.variant == "coder" else "hermes"
+        return tool_format_for(self.variant)
 
     @property
     def can_think(self) -> bool:
@@ -186,7 +186,7 @@ def _build(data: dict[str, Any], where: str) -> Script:
         conversations=conversations,
         model=model,
         max_model_len=_int(data, "max_model_len", 32768, where, 16),
-        variant=_choice(data, "variant", "hybrid", VARIANTS, where),
+        variant=_choice(data, "variant", detect_variant(model), VARIANTS, where),
         chunk_chars=_int(data, "chunk_chars", 4, where, 1),
         chunk_seed=_int(data, "chunk_seed", None, where, 0),
         reasoning_field=_choice(data, "reasoning_field", "reasoning", REASONING_FIELDS, where),
