@@ -1,0 +1,167 @@
+"""The Assistant: Qwen-Agent's constructor and run() shapes, async core, against the simulator over HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import runpy
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from agentkit import Assistant, tool
+from agentkit.assistant import Responses, to_openai_messages
+from agentkit.testing import run_simulator, serve_in_thread
+from tests.e2e_helpers import ROOT
+
+SCRIPT = {
+    "model": "Qwen3-8B",
+    "chunk_chars": 3,
+    "replies": [
+        {"think": "Check the stock.", "tool_calls": [{"name": "stock", "arguments": {"item": "plums"}}]},
+        {"text": "7 plums are in stock."},
+    ],
+}
+
+
+@tool
+def stock(item: str) -> str:
+    """Stock of an item."""
+    return f"{item}: 7 in stock"
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def test_founding_snippet_runs_as_written_with_the_import_switched(monkeypatch, capsys):
+    """examples/qwen_agent_app/app.py is the founding document's code with only the import changed."""
+    if not _port_free(8000):
+        pytest.skip("port 8000 is taken; the snippet talks to http://localhost:8000/v1 as written")
+    from tools import web_search
+
+    hits = [{"title": "AI trends 2025", "href": "https://example.org/ai", "body": "Agents and open models."}]
+    monkeypatch.setattr(web_search.WebSearchTool, "_ddgs_backend", lambda self: lambda query, **kw: hits)
+    app = ROOT / "examples" / "qwen_agent_app" / "app.py"
+    assert "from agentkit import Assistant" in app.read_text()
+    with serve_in_thread(ROOT / "examples" / "qwen_agent_app" / "replay.yaml", port=8000) as sim:
+        runpy.run_path(str(app), run_name="__main__")
+        requests = [r for r in sim.requests() if r["path"].endswith("/completions")]
+    printed = capsys.readouterr().out
+    assert "2025年全球AI的主要趋势" in printed.splitlines()[-1]
+    assert len(requests) == 2
+    second_prompt = requests[1]["body"]["prompt"]
+    assert "<tool_response>" in second_prompt and "AI trends 2025" in second_prompt
+
+
+def test_run_yields_growing_qwen_agent_style_lists():
+    with serve_in_thread(SCRIPT) as sim:
+        bot = Assistant(llm={"model": "Qwen3-8B", "model_server": sim.base_url}, function_list=[stock])
+        snapshots = list(bot.run([{"role": "user", "content": "plums?"}]))
+        final = bot.run_nonstream([{"role": "user", "content": "plums?"}])
+    assert all(isinstance(s, Responses) for s in snapshots)
+    assert len(snapshots) > 5  # streamed, not one final list
+    last = snapshots[-1]
+    roles = [m["role"] for m in last]
+    assert roles == ["assistant", "function", "assistant"]
+    assert last[0]["function_call"]["name"] == "stock" and json.loads(
+        last[0]["function_call"]["arguments"]
+    ) == {"item": "plums"}
+    assert last[0]["reasoning_content"] == "Check the stock."
+    assert last[1]["content"] == "plums: 7 in stock" and last[1].name == "stock"
+    assert last["content"] == "7 plums are in stock."  # string keys read the latest message
+    assert final[-1].content == "7 plums are in stock."
+
+
+@pytest.mark.anyio
+async def test_async_core_keeps_servers_across_runs():
+    async with run_simulator(SCRIPT) as sim:
+        async with Assistant(
+            llm={"model": "Qwen3-8B", "model_server": sim.base_url}, function_list=[stock]
+        ) as bot:
+            first = await bot.arun_nonstream([{"role": "user", "content": "plums?"}])
+            second = await bot.arun_nonstream([{"role": "user", "content": "plums again?"}])
+    assert first["content"] == second["content"] == "7 plums are in stock."
+
+
+def test_history_in_qwen_agent_shape_becomes_openai_messages():
+    history = [
+        {"role": "user", "content": [{"text": "plums?"}]},
+        {
+            "role": "assistant",
+            "content": "",
+            "function_call": {"name": "stock", "arguments": '{"item": "plums"}'},
+            "extra": {"function_id": "c1"},
+        },
+        {"role": "function", "name": "stock", "content": "plums: 7", "extra": {"function_id": "c1"}},
+        {"role": "assistant", "content": "7 plums."},
+    ]
+    assert to_openai_messages(history) == [
+        {"role": "user", "content": "plums?"},
+        {
+            "role": "assistant",
+            "content": "",
+            "tool_calls": [
+                {
+                    "id": "c1",
+                    "type": "function",
+                    "function": {"name": "stock", "arguments": '{"item": "plums"}'},
+                }
+            ],
+        },
+        {"role": "tool", "tool_call_id": "c1", "name": "stock", "content": "plums: 7"},
+        {"role": "assistant", "content": "7 plums."},
+    ]
+
+
+def test_qwen_agent_objects_are_accepted():
+    schema = pytest.importorskip("qwen_agent.llm.schema")
+    base = pytest.importorskip("qwen_agent.tools.base")
+
+    class Stock(base.BaseTool):
+        name = "stock"
+        description = "Stock of an item."
+        parameters = [{"name": "item", "type": "string", "description": "the item", "required": True}]
+
+        def call(self, params, **kwargs):
+            return f"{json.loads(params)['item']}: 7 in stock"
+
+    with serve_in_thread(SCRIPT) as sim:
+        bot = Assistant(llm={"model": "Qwen3-8B", "model_server": sim.base_url}, function_list=[Stock()])
+        out = bot.run_nonstream([schema.Message(role="user", content="plums?")])
+    assert out[1]["content"] == "plums: 7 in stock"
+    assert out[-1]["content"] == "7 plums are in stock."
+
+
+def test_bad_configs_say_what_to_do():
+    with pytest.raises(ValueError, match="model_server"):
+        Assistant(llm={"model": "qwen-max", "model_server": "dashscope"})
+    with pytest.raises(Exception, match="did you mean 'web_search'"):
+        Assistant(llm={"model": "m", "model_server": "http://127.0.0.1:9/v1"}, function_list=["web_serch"])
+
+
+def test_endpoint_down_raises_a_clear_error():
+    bot = Assistant(llm={"model": "Qwen3-8B", "model_server": "http://127.0.0.1:9/v1"}, function_list=[stock])
+    with pytest.raises(Exception, match=r"127\.0\.0\.1:9.*vllm serve"):
+        bot.run_nonstream([{"role": "user", "content": "hi"}])
+
+
+def test_assistant_app_example_runs():
+    with serve_in_thread(ROOT / "examples" / "assistant_app" / "replay.yaml") as sim:
+        env = {**os.environ, "AGENTKIT_ENDPOINT": sim.base_url}
+        proc = subprocess.run(
+            [sys.executable, str(ROOT / "examples" / "assistant_app" / "app.py")],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert proc.returncode == 0, proc.stderr
+    assert "7 plums are in stock" in proc.stdout and "called stock" in proc.stdout
