@@ -384,3 +384,79 @@ def test_error_statuses_leave_stream_faults_armed_and_requests_record_usage():
     assert [r["status"] for r in records] == [503, 503, 200, 200]
     assert "usage" not in records[0]
     assert records[3]["usage"]["prompt_tokens_details"]["cached_tokens"] > 0
+
+
+def test_special_tokens_eos_and_openai_sdk_completion_stream():
+    script = {"replies": [{"raw": "<think>\nx\n</think>\n\nA<|im_start|>B<|im_end|>never sent"}]}
+    with serve_in_thread(script) as sim:
+        prompt = render_prompt([USER])
+        with httpx.Client(base_url=sim.base_url) as client:
+            kept = client.post("/completions", json=native_body(prompt)).json()["choices"][0]
+            skipped = client.post("/completions", json={"prompt": prompt}).json()["choices"][0]
+        client = openai.OpenAI(base_url=sim.base_url, api_key="EMPTY", max_retries=0)
+        stream = client.completions.create(
+            model="qwen3-sim", prompt=prompt, stream=True, extra_body={"skip_special_tokens": False}
+        )
+        streamed = "".join(chunk.choices[0].text for chunk in stream if chunk.choices)
+        client.close()
+    assert kept["text"] == "<think>\nx\n</think>\n\nA<|im_start|>B" and kept["finish_reason"] == "stop"
+    assert kept["stop_reason"] is None, "ended by EOS, not by a stop string"
+    assert skipped["text"] == "<think>\nx\n</think>\n\nAB", "special tokens stripped, added tokens kept"
+    assert streamed == kept["text"]
+
+
+@pytest.mark.anyio
+async def test_concurrent_requests_each_get_the_reply_for_their_own_step():
+    import anyio
+
+    script = {"replies": [f"reply {i}" for i in range(4)]}
+    results: dict[int, str] = {}
+    async with run_simulator(script) as sim, httpx.AsyncClient(base_url=sim.base_url) as client:
+
+        async def ask(n: int) -> None:
+            history = [USER]
+            for i in range(n % 4):
+                history += [{"role": "assistant", "content": f"reply {i}"}, {"role": "tool", "content": "ok"}]
+            body = {"messages": history, "stream": n % 2 == 0}
+            response = await client.post("/chat/completions", json=body)
+            if body["stream"]:
+                results[n] = "".join(
+                    e["choices"][0]["delta"].get("content") or "" for e in sse_events(response)[:-1]
+                )
+            else:
+                results[n] = response.json()["choices"][0]["message"]["content"]
+
+        async with anyio.create_task_group() as tg:
+            for n in range(24):
+                tg.start_soon(ask, n)
+    assert results == {n: f"reply {n % 4}" for n in range(24)}
+
+
+def test_chat_keeps_unchecked_calls_like_vllm_and_stream_agrees():
+    raw = (
+        '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call>\n'
+        '<tool_call>\n{"name": "nope", "arguments": {}}\n</tool_call>'
+    )
+    with (
+        serve_in_thread({"chunk_chars": 2, "replies": [{"raw": raw}]}) as sim,
+        httpx.Client(base_url=sim.base_url) as client,
+    ):
+        body = {"messages": [USER], "tools": TOOLS, "chat_template_kwargs": {"enable_thinking": False}}
+        whole = client.post("/chat/completions", json=body).json()["choices"][0]
+        events = sse_events(client.post("/chat/completions", json={**body, "stream": True}))
+    calls = whole["message"]["tool_calls"]
+    assert [(c["function"]["name"], json.loads(c["function"]["arguments"])) for c in calls] == [
+        ("get_weather", {"city": "Paris"}),
+        ("nope", {}),
+    ], "like vLLM's parser, a call naming an unknown tool is passed on for the client to judge"
+    assert whole["finish_reason"] == "tool_calls" and whole["message"]["content"] is None
+    streamed: dict[int, dict] = {}
+    for event in events[:-1]:
+        for tc in event["choices"][0]["delta"].get("tool_calls") or []:
+            entry = streamed.setdefault(tc["index"], {"name": "", "arguments": ""})
+            entry["name"] += tc.get("function", {}).get("name") or ""
+            entry["arguments"] += tc.get("function", {}).get("arguments") or ""
+    assert [(e["name"], json.loads(e["arguments"])) for e in streamed.values()] == [
+        (c["function"]["name"], json.loads(c["function"]["arguments"])) for c in calls
+    ]
+    assert events[-2]["choices"][0]["finish_reason"] == "tool_calls"
