@@ -122,14 +122,21 @@ async def test_server_killed_mid_call_is_restarted_once():
 async def test_tools_list_changed_updates_the_tool_set():
     providers = providers_from_config({"fx": FIXTURE})
     async with ToolSet(providers=providers) as ts:
-        providers[0].on_tools_changed = ts.replace
-        assert ts.get("late.arrival") is None and ts.get("late_arrival") is None
+        await ts.get("add_tool").call({"name": "early"}, ToolContext())  # before anyone follows the list
+        with anyio.fail_after(5):
+            while "early" not in [t.name for t in providers[0].tools]:
+                await anyio.sleep(0.02)
+        assert ts.get("early") is None
+        providers[0].follow(ts.replace)  # catches up at once
+        assert ts.get("early") is not None
+
         await ts.get("add_tool").call({"name": "late.arrival"}, ToolContext())
         with anyio.fail_after(5):
             while ts.get("late_arrival") is None:
                 await anyio.sleep(0.02)
         assert (await ts.get("late_arrival").call({}, ToolContext())).text == "I am late.arrival"
         assert ts.get("late_arrival").real_name == "late.arrival"
+        assert ts.get("early") is not None and ts.get("pid") is not None
 
 
 async def test_call_timeout_cancels_the_call_and_the_server_stays_usable():

@@ -94,8 +94,11 @@ class MCPServerProvider:
         self.elicitation_handler = elicitation_handler
         self.on_log = on_log
         self.on_tools_changed = on_tools_changed
-        """Called with (old names, new tools) when the tool list changes after start: ``ToolSet.replace``."""
+        """Called with (old names, new tools) when the tool list changes after start: ``ToolSet.replace``.
+        Set it with ``follow`` once the tool set exists, so no change in between is missed."""
         self.tools: list[MCPTool] = []
+        self._published: list[MCPTool] = []
+        """The tools as the tool set last heard of them."""
         self._names = names or ToolNames([name], wait_limit=config.start_timeout + 1)
         self._listing: list[Any] = []
         self._started = False
@@ -294,12 +297,25 @@ class MCPServerProvider:
 
     # ── tools ───────────────────────────────────────────────────────────────────────────────
 
+    def follow(self, on_tools_changed: ToolsChanged) -> None:
+        """Report tool list changes to ``on_tools_changed`` (``ToolSet.replace``) from now on, and at once
+        any change since ``start()`` returned its tools."""
+        self.on_tools_changed = on_tools_changed
+        self._publish()
+
     def _rebuild(self, *, notify: bool) -> None:
-        old = self.tools
         given = self._names.assign(self.name, [t.name for t in self._listing])
         by_real = {spec.name: spec for spec in self._listing}
         self.tools = [MCPTool(self, exposed, by_real[real]) for exposed, real in given.items()]
-        if notify and self.on_tools_changed is not None and _signature(old) != _signature(self.tools):
+        if notify:
+            self._publish()
+        else:
+            self._published = list(self.tools)
+
+    def _publish(self) -> None:
+        """Tell the tool set about tools that changed since it was last told."""
+        if self.on_tools_changed is not None and _signature(self._published) != _signature(self.tools):
+            old, self._published = self._published, list(self.tools)
             self.on_tools_changed([t.name for t in old], list(self.tools))
 
     async def call_tool(self, real_name: str, arguments: dict[str, Any], ctx: ToolContext) -> ToolResult:
