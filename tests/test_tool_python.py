@@ -242,7 +242,8 @@ async def test_code_stops_even_if_the_agent_dies(tmp_path: Path):
         "anyio.run(tool.call, {'code': code}, ToolContext())\n"
     )
     process = await anyio.open_process(
-        [sys.executable, str(agent)], env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+        [sys.executable, str(agent)],
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1]), "TMPDIR": str(tmp_path)},
     )
     try:
         deadline = time.monotonic() + 10

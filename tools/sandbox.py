@@ -39,6 +39,7 @@ _PRIVATE_PROC = ["--mount", "--mount-proc"]
 _FILE_MB = 64
 _ORPHAN_GRACE = 2
 """Seconds past the time limit after which the sandbox kills itself if the agent could not."""
+_STALE_CGROUP_S = 60
 _DRAIN_GRACE = 1.0
 """Seconds to finish reading output after the code ended (a detached child may hold the pipe)."""
 
@@ -126,6 +127,7 @@ def _pids_cgroup(max_processes: int) -> Path | None:
                 except OSError:
                     pass
     for base in candidates:
+        _sweep_stale_cgroups(base)
         group = base / f"agentkit-{uuid.uuid4().hex[:12]}"
         try:
             group.mkdir()
@@ -137,6 +139,24 @@ def _pids_cgroup(max_processes: int) -> Path | None:
         except OSError:
             _remove_cgroup(group)
     return None
+
+
+def _sweep_stale_cgroups(base: Path) -> None:
+    """Remove empty cgroups left by agents that were killed before they could clean up.
+
+    Only ones older than a minute: a fresh one may be waiting for its runner to join it. The
+    kernel refuses to remove a cgroup that still holds processes.
+    """
+    try:
+        stale = [p for p in base.glob("agentkit-*") if time.time() - p.stat().st_mtime > _STALE_CGROUP_S]
+    except OSError:
+        return
+    for group in stale:
+        try:
+            if not (group / "cgroup.procs").read_text().strip():
+                group.rmdir()
+        except OSError:
+            pass
 
 
 def _kill_cgroup(group: Path) -> None:
