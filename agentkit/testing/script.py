@@ -31,6 +31,7 @@ A reply is one of:
   ``<function=``), otherwise the answer ``text``.
 
 Replies are chosen statelessly (retries and concurrent runs are safe): see ``agentkit.testing.replay``.
+The full guide is docs/simulator.md.
 """
 
 from __future__ import annotations

@@ -51,21 +51,23 @@ def _envelope(rid: str, obj: str, model: str, choices: list[dict[str, Any]]) -> 
     }
 
 
-def completion(rid: str, model: str, text: str, finish: str, stop_reason: str | None, usage: dict) -> dict:
+def completion(
+    rid: str, model: str, text: str, finish: str, stop_reason: str | None, usage: dict[str, Any]
+) -> dict[str, Any]:
     choice = {"index": 0, "text": text, "logprobs": None, "finish_reason": finish, "stop_reason": stop_reason}
     return {**_envelope(rid, "text_completion", model, [choice]), "usage": usage}
 
 
 def completion_chunk(
     rid: str, model: str, text: str, finish: str | None = None, stop_reason: str | None = None
-):
+) -> dict[str, Any]:
     choice = {"index": 0, "text": text, "logprobs": None, "finish_reason": finish, "stop_reason": stop_reason}
     return _envelope(rid, "text_completion", model, [choice])
 
 
 def chat_completion(
-    rid: str, model: str, message: dict, finish: str, stop_reason: str | None, usage: dict
-) -> dict:
+    rid: str, model: str, message: dict[str, Any], finish: str, stop_reason: str | None, usage: dict[str, Any]
+) -> dict[str, Any]:
     choice = {
         "index": 0,
         "message": message,
@@ -76,14 +78,16 @@ def chat_completion(
     return {**_envelope(rid, "chat.completion", model, [choice]), "usage": usage}
 
 
-def chat_chunk(rid: str, model: str, delta: dict, finish: str | None = None, stop_reason: str | None = None):
+def chat_chunk(
+    rid: str, model: str, delta: dict[str, Any], finish: str | None = None, stop_reason: str | None = None
+) -> dict[str, Any]:
     choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
     if finish is not None:
         choice["stop_reason"] = stop_reason
     return _envelope(rid, "chat.completion.chunk", model, [choice])
 
 
-def usage_chunk(rid: str, obj: str, model: str, usage: dict) -> dict:
+def usage_chunk(rid: str, obj: str, model: str, usage: dict[str, Any]) -> dict[str, Any]:
     return {**_envelope(rid, obj, model, []), "usage": usage}
 
 
