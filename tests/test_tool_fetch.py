@@ -75,7 +75,10 @@ class Handler(BaseHTTPRequestHandler):
 
 @contextmanager
 def serve(host: str) -> Iterator[tuple[str, ThreadingHTTPServer]]:
-    server = ThreadingHTTPServer((host, 0), Handler)
+    try:
+        server = ThreadingHTTPServer((host, 0), Handler)
+    except OSError as exc:  # macOS has only 127.0.0.1 on loopback unless aliased
+        pytest.skip(f"cannot listen on {host}: {exc}")
     server.hits = []
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()

@@ -16,7 +16,10 @@ from agentkit.tooling.base import ToolContext
 from tools import builtin_tool, sandbox
 from tools.sandbox import Isolation, isolation
 
-pytestmark = pytest.mark.anyio
+pytestmark = [
+    pytest.mark.anyio,
+    pytest.mark.skipif(not sys.platform.startswith("linux"), reason="these checks read /proc (Linux)"),
+]
 
 SMALL = {"time_limit": 5, "memory_mb": 256, "max_processes": 8, "max_output_bytes": 2000}
 
