@@ -460,3 +460,19 @@ def test_chat_keeps_unchecked_calls_like_vllm_and_stream_agrees():
         (c["function"]["name"], json.loads(c["function"]["arguments"])) for c in calls
     ]
     assert events[-2]["choices"][0]["finish_reason"] == "tool_calls"
+
+
+@pytest.mark.anyio
+async def test_shuts_down_cleanly_leaving_no_thread_or_listening_socket():
+    import threading
+
+    before = threading.active_count()
+    with serve_in_thread({"replies": ["x"]}) as threaded:
+        assert httpx.get(f"{threaded.url}/health").status_code == 200
+    async with run_simulator({"replies": ["x"]}) as sim:
+        async with httpx.AsyncClient() as client:
+            assert (await client.get(f"{sim.url}/health")).status_code == 200
+    assert threading.active_count() == before
+    for port in (threaded.port, sim.port):
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"http://127.0.0.1:{port}/health")

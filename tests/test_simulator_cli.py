@@ -10,6 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from agentkit.testing import serve_in_thread
+
 SCRIPT = Path(__file__).parent / "fixtures" / "scripts" / "weather.yaml"
 
 
@@ -52,3 +54,11 @@ def test_cli_rejects_a_bad_script_with_exit_code_2(tmp_path):
     out, err = proc.communicate(timeout=20)
     assert proc.returncode == 2
     assert "unknown key 'varient'; did you mean 'variant'?" in err and "Traceback" not in err
+
+
+def test_cli_names_a_busy_port():
+    with serve_in_thread({"replies": ["x"]}) as sim:
+        proc = start("--script", str(SCRIPT), "--port", str(sim.port))
+        out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{sim.port}" in err and "pick another --port" in err

@@ -117,12 +117,10 @@ async def run_simulator(
     host: str = "127.0.0.1",
     port: int = 0,
     log_level: str = "warning",
-    handle_signals: bool = False,
 ) -> AsyncIterator[RunningSimulator]:
     """Serve ``script`` on ``host:port`` (a free port by default) until the block exits (asyncio only)."""
     server, state = _server(load_script(script), log_level)
-    if not handle_signals:  # leave Ctrl-C to the embedding program; uvicorn would take it over
-        server.capture_signals = contextlib.nullcontext
+    server.capture_signals = contextlib.nullcontext  # signals belong to the embedding program, not uvicorn
     sock = _bind(host, port)
     try:
         async with anyio.create_task_group() as tg:
