@@ -77,16 +77,17 @@ async def test_everything_over_streamable_http():
             await _exercise_everything(ts)
 
 
-async def test_streamable_http_server_that_went_away_is_reconnected_once():
+@pytest.mark.parametrize(("transport", "path"), [("streamableHttp", "/mcp"), ("sse", "/sse")])
+async def test_http_server_that_went_away_is_reconnected_once(transport, path):
     port = free_port()
     with ExitStack() as first:
-        base = first.enter_context(everything_http("streamableHttp", port))
-        async with ToolSet(providers=providers_from_config({"everything": {"url": f"{base}/mcp"}})) as ts:
+        base = first.enter_context(everything_http(transport, port))
+        async with ToolSet(providers=providers_from_config({"everything": {"url": f"{base}{path}"}})) as ts:
             assert (await ts.get("echo").call({"message": "1"}, ToolContext())).text == "Echo: 1"
             first.close()  # the server goes away
             gone = await ts.get("echo").call({"message": "2"}, ToolContext())
             assert gone.is_error and "stopped during the call to 'echo'" in gone.text
-            with everything_http("streamableHttp", port):
+            with everything_http(transport, port):
                 assert (await ts.get("echo").call({"message": "3"}, ToolContext())).text == "Echo: 3"
 
 
