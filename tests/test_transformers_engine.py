@@ -31,7 +31,7 @@ ADDED = ["<tool_call>", "</tool_call>", "<tool_response>", "</tool_response>", "
 USER = [{"role": "user", "content": "Say hi."}]
 
 
-def build_tokenizer(folder: Path, extra: Sequence[str] = ()):
+def build_tokenizer(extra: Sequence[str] = (), template: str | None = None):
     from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers
 
     alphabet = sorted(pre_tokenizers.ByteLevel.alphabet())
@@ -43,15 +43,17 @@ def build_tokenizer(folder: Path, extra: Sequence[str] = ()):
     fast = transformers.PreTrainedTokenizerFast(
         tokenizer_object=tok, eos_token="<|im_end|>", pad_token="<|endoftext|>"
     )
-    fast.save_pretrained(folder)
+    if template is not None:
+        fast.chat_template = template
     return fast
 
 
-def build_model(folder: Path, *, moe: bool = False, chain: dict[str, str] | None = None) -> Path:
+def build_model(
+    folder: Path, *, moe: bool = False, chain: dict[str, str] | None = None, template: str | None = None
+) -> Path:
     """A tiny random Qwen3 (or Qwen3-MoE) with its tokenizer in ``folder``; ``chain`` scripts its greedy output."""
-    tokenizer = build_tokenizer(
-        folder, extra=[t for t in (chain or {}) if t not in SPECIAL + ADDED and len(t) > 1]
-    )
+    extra = [t for t in (chain or {}) if t not in SPECIAL + ADDED and len(t) > 1]
+    tokenizer = build_tokenizer(extra=extra, template=template)
     shape = dict(
         vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
         num_key_value_heads=2, head_dim=8, max_position_embeddings=1024, tie_word_embeddings=False,
@@ -77,6 +79,7 @@ def build_model(folder: Path, *, moe: bool = False, chain: dict[str, str] | None
                 embed[now_id, slot] = 1.0
                 head[next_id, slot] = 10.0
     model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
     return folder
 
 
@@ -231,6 +234,22 @@ async def test_a_step_stopped_early_leaves_the_engine_usable(tmp_path):
     await stream.aclose()
     _, finished = await run(llm, ModelRequest(messages=USER, thinking=False, max_tokens=3))
     assert finished.output.raw_text == "aaa"
+
+
+@pytest.mark.anyio
+async def test_the_models_own_template_wins_when_ours_disagrees(tmp_path):
+    template = (
+        "<|im_start|>system\nHOUSE RULES<|im_end|>\n{% for m in messages %}<|im_start|>{{ m.role }}\n"
+        "{{ m.content }}<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n"
+        "{% if enable_thinking is defined and not enable_thinking %}<think>\n\n</think>\n\n{% endif %}{% endif %}"
+    )
+    folder = build_model(tmp_path, chain={"\n": "H", "H": "i", "i": "<|im_end|>"}, template=template)
+    _, finished = await run(
+        TransformersLLM(folder, device="cpu"), ModelRequest(messages=USER, thinking=False)
+    )
+    out = finished.output
+    assert out.prompt.startswith("<|im_start|>system\nHOUSE RULES<|im_end|>\n<|im_start|>user\nSay hi.")
+    assert out.prompt.endswith("<think>\n\n</think>\n\n") and out.raw_text == "Hi"
 
 
 @pytest.mark.anyio

@@ -11,6 +11,7 @@ longest common prefix with the next prompt is reused, so a tool loop prefills on
 from __future__ import annotations
 
 import inspect
+import logging
 import math
 import os
 from collections.abc import AsyncIterator, Sequence
@@ -23,6 +24,7 @@ import anyio
 from agentkit.llm.errors import ContextOverflow, LLMError
 from agentkit.llm.types import ModelEvent, ModelRequest, StepFinished, StepOutput, Usage
 
+log = logging.getLogger("agentkit.llm")
 STOP_TOKENS = ("<|im_end|>", "<|endoftext|>")
 SAMPLING_KEYS = ("temperature", "top_p", "top_k", "min_p", "presence_penalty", "seed")
 _FORCED_THINKING = {"thinking-2507": True, "instruct-2507": False, "coder": False}
@@ -42,6 +44,8 @@ class _Loaded:
     cache_arg: str
     """The forward argument (and output field) holding the KV cache: ``cache`` (transformers 5) or
     ``past_key_values``."""
+    template: str | None = None
+    """The model's own chat template, used instead of our renderer when the two disagree."""
 
 
 @dataclass
@@ -82,14 +86,20 @@ class TransformersLLM:
     async def stream(self, request: ModelRequest) -> AsyncIterator[ModelEvent]:
         """Generate one step; events as the text streams, ``StepFinished`` last."""
         from agentkit.llm.native import EARLY_STOP
+        from agentkit.qwen3.model_template import render_with_template
         from agentkit.qwen3.parser import OutputParser
         from agentkit.qwen3.template import render_prompt, tool_format_for
 
         loaded = await self._ensure_loaded()
         thinking = _FORCED_THINKING.get(self.variant, request.thinking)
-        prompt = render_prompt(
-            request.messages, request.tools or None, enable_thinking=thinking, variant=self.variant
-        )
+        if loaded.template is not None:
+            prompt = render_with_template(
+                loaded.template, request.messages, request.tools or None, enable_thinking=thinking
+            )
+        else:
+            prompt = render_prompt(
+                request.messages, request.tools or None, enable_thinking=thinking, variant=self.variant
+            )
         prompt_ids = loaded.tokenizer.encode(prompt, add_special_tokens=False)
         room = (loaded.max_len - len(prompt_ids)) if loaded.max_len else math.inf
         if room <= 0:
@@ -165,7 +175,7 @@ class TransformersLLM:
             async with self._load_lock:
                 if self._loaded is None:
                     self._loaded = await anyio.to_thread.run_sync(
-                        _load, self.model, self._device, self._dtype
+                        _load, self.model, self._device, self._dtype, self.variant
                     )
         return self._loaded
 
@@ -295,7 +305,7 @@ def _measure_reuse(slot: _CacheSlot, reused: int, tokenizer: Any, usage: Usage) 
     usage.reprefill_forced_tokens = total - max(reused, turn_tokens)
 
 
-def _load(source: str, device: str | None, dtype: str | None) -> _Loaded:
+def _load(source: str, device: str | None, dtype: str | None, variant: str) -> _Loaded:
     """Load tokenizer and model (in a worker thread). Every failure is an ``LLMError`` saying what to do."""
     try:
         import torch
@@ -342,7 +352,28 @@ def _load(source: str, device: str | None, dtype: str | None) -> _Loaded:
         stop_ids=frozenset(i for i in map(token_id, STOP_TOKENS) if i is not None),
         think_end_id=token_id("</think>"),
         cache_arg="cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values",
+        template=_template_if_ours_differs(folder, variant),
     )
+
+
+def _template_if_ours_differs(folder: Path, variant: str) -> str | None:
+    """The model's chat template when our renderer disagrees with it (it is the ground truth), else None."""
+    from agentkit.qwen3.model_template import load_chat_template, verify_renderer
+
+    try:
+        template = load_chat_template(folder)
+        problems = verify_renderer(folder, variant) if template is not None else []
+    except ValueError as exc:
+        log.warning("%s: cannot read the model's chat template (%s); rendering with agentkit's", folder, exc)
+        return None
+    if not problems:
+        return None
+    log.warning(
+        "%s: agentkit's %s renderer disagrees with the model's own chat template (%s); rendering with the "
+        "model's template for this model",
+        folder, variant, problems[0],
+    )  # fmt: skip
+    return template
 
 
 def _model_folder(source: str) -> Path:
