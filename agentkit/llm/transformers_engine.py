@@ -1,6 +1,7 @@
 """In-process Transformers engine (``engine: transformers``): one GPU or the CPU, no server.
 
-The prompt is rendered by our Qwen3 renderer and tokenized by the model's own tokenizer; decoding is
+The prompt is rendered by our Qwen3 renderer (or by the model's own chat template when the two
+disagree: the model's is the ground truth) and tokenized by the model's tokenizer; decoding is
 a token-by-token loop (one forward pass per token in a worker thread, so a cancelled step stops
 within one token), with special tokens kept in the text except the stop tokens, parsed as it streams
 by our parser: the same events as the HTTP backends. The KV cache of the last step is kept and its
