@@ -133,6 +133,7 @@ def test_env_file_and_relative_cwd(tmp_path):
         ({"command": "${NOT_SET_ANYWHERE_42}"}, "export NOT_SET_ANYWHERE_42"),
         ({"command": "x", "args": ["${input:token}"]}, "cannot fill in"),
         ({"command": "x", "cwd": "/no/such/dir"}, "is not a directory"),
+        ({"command": "x", "include_tools": "read_file"}, "must be a list of tool names"),
         ("npx foo", "expected a mapping"),
     ],
 )
@@ -317,3 +318,14 @@ async def test_a_server_never_started_holds_the_group_up_only_until_the_wait_lim
 def test_parsed_configs_pass_through_unchanged():
     once = parse_servers({"mcpServers": {"a": {"command": "x"}, "b": {"url": "http://127.0.0.1:1/sse"}}})
     assert parse_servers(once) == once
+
+
+def test_tool_filters():
+    servers = parse_servers(
+        {
+            "only": {"command": "x", "include_tools": ["a", "b"], "exclude_tools": ["b"]},
+            "gemini": {"command": "x", "excludeTools": ["rm"]},
+        }
+    )
+    assert [t for t in "abc" if servers["only"].offers(t)] == ["a"]
+    assert servers["gemini"].offers("ls") and not servers["gemini"].offers("rm")

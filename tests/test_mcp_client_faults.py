@@ -148,6 +148,12 @@ async def test_call_timeout_cancels_the_call_and_the_server_stays_usable():
         assert await _pid(ts) > 0
 
 
+async def test_tool_filters_hide_tools_from_the_model():
+    config = fixture(include_tools=["pid", "fail", "big"], exclude_tools=["fail"])
+    async with ToolSet(providers=providers_from_config({"fx": config})) as ts:
+        assert ts.names() == ["pid", "big"]
+
+
 async def test_error_results_progress_logs_and_names():
     logs, progress = [], []
 

@@ -37,7 +37,8 @@ _TRANSPORT_ALIASES: dict[str, Transport] = {
 _KNOWN_KEYS = {
     "command", "args", "env", "cwd", "url", "headers", "transport", "type", "timeout", "call_timeout",
     "max_output_chars", "enabled", "disabled", "envFile", "httpUrl", "serverUrl", "transportType",
-    "startup_timeout_sec", "tool_timeout_sec",
+    "startup_timeout_sec", "tool_timeout_sec", "include_tools", "exclude_tools", "includeTools",
+    "excludeTools",
 }  # fmt: skip
 _OTHER_TOOLS_KEYS = {"disabledTools"}  # read by other clients, close to one of ours: not a typo
 _VAR = re.compile(r"\$\{([^}]*)\}")
@@ -62,6 +63,14 @@ class ServerConfig:
     """Seconds one tool call may take; ``None`` for no limit."""
     max_output_chars: int = DEFAULT_MAX_OUTPUT_CHARS
     """The longest text a result shows the model; longer text is cut with a note."""
+    include_tools: tuple[str, ...] | None = None
+    """Only these tools (real names) are offered to the model; ``None`` for all."""
+    exclude_tools: tuple[str, ...] = ()
+    """These tools (real names) are never offered to the model."""
+
+    def offers(self, tool: str) -> bool:
+        """Whether the tool with this real name is offered to the model."""
+        return (self.include_tools is None or tool in self.include_tools) and tool not in self.exclude_tools
 
     def describe(self) -> str:
         """The command line or URL, for messages."""
@@ -172,6 +181,8 @@ def _parse_one(name: str, entry: Mapping[str, Any], base_dir: Path | None) -> Se
         if {"call_timeout", "tool_timeout_sec"} & set(entry)
         else DEFAULT_CALL_TIMEOUT,
         "max_output_chars": max_chars,
+        "include_tools": _names(where, entry, "include_tools", "includeTools"),
+        "exclude_tools": _names(where, entry, "exclude_tools", "excludeTools") or (),
     }
     if transport != "stdio":
         url_text = expand(url, "url")
@@ -200,6 +211,15 @@ def _parse_one(name: str, entry: Mapping[str, Any], base_dir: Path | None) -> Se
         cwd=cwd_text,
         **common,
     )
+
+
+def _names(where: str, entry: Mapping[str, Any], key: str, alias: str) -> tuple[str, ...] | None:
+    value = entry.get(key, entry.get(alias))
+    if value is None:
+        return None
+    if isinstance(value, str) or not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"{where}: `{key}` must be a list of tool names, e.g. {key}: [read_file, list_dir]")
+    return tuple(value)
 
 
 def _seconds(where: str, key: str, value: Any) -> float | None:

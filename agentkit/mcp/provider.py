@@ -232,8 +232,12 @@ class MCPServerProvider:
             )
         )
         await session.initialize()
-        self._listing = await _list_tools(session)
+        self._listing = await self._list_tools(session)
         return session
+
+    async def _list_tools(self, session: ClientSession) -> list[Any]:
+        """The server's tools that the config offers to the model."""
+        return [spec for spec in await _list_tools(session) if self.config.offers(spec.name)]
 
     async def _serve(self, session: ClientSession) -> None:
         while True:
@@ -242,7 +246,7 @@ class MCPServerProvider:
             if self._relist:
                 self._relist = False
                 try:
-                    self._listing = await _list_tools(session)
+                    self._listing = await self._list_tools(session)
                 except MCPError:
                     continue  # the connection went away; the flags say so
                 if self._started:  # before that, start() names the latest listing itself
