@@ -42,6 +42,7 @@ def write_task(folder: Path, endpoint: str, **overrides: Any) -> Path:
     """A copy of the quickstart task in ``folder``, pointed at ``endpoint``."""
     task = yaml.safe_load((QUICKSTART / "task.yaml").read_text())
     task["model"]["endpoint"] = endpoint
+    task.pop("simulation")
     for key, value in overrides.items():
         if key == "model":
             task["model"].update(value)

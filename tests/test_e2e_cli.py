@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from agentkit.testing.simulator import run_simulator
+from agentkit.testing import serve_in_thread
 from tests.e2e_helpers import QUICKSTART, cli, replay_script, run_json, write_task
 
 ANSWER = "There are 385 days from 2024-02-10 to 2025-03-01, and 2025-03-01 is a Saturday."
@@ -25,10 +25,9 @@ def _check_quickstart_run(out: dict) -> None:
     assert out["usage"]["prompt_tokens"] > 0 and out["usage"]["completion_tokens"] > 0
 
 
-@pytest.mark.anyio
 @pytest.mark.parametrize("mode", ["native", "server"])
-async def test_run_end_to_end(tmp_path, mode):
-    async with run_simulator(replay_script()) as sim:
+def test_run_end_to_end(tmp_path, mode):
+    with serve_in_thread(replay_script()) as sim:
         task = write_task(tmp_path, sim.base_url, model={"mode": mode})
         out, proc = run_json(task)
         requests = sim.requests()
@@ -71,8 +70,7 @@ def test_plain_output_and_live_view():
     assert "days_between" in proc.stderr and "step 1" in proc.stderr and "thinking on" in proc.stderr
 
 
-@pytest.mark.anyio
-async def test_retries_overload_and_cut_stream_without_running_a_tool_twice(tmp_path):
+def test_retries_overload_and_cut_stream_without_running_a_tool_twice(tmp_path):
     marker = tmp_path / "calls.log"
     (tmp_path / "counted.py").write_text(
         "from pathlib import Path\n"
@@ -84,7 +82,7 @@ async def test_retries_overload_and_cut_stream_without_running_a_tool_twice(tmp_
         "    return (date.fromisoformat(end) - date.fromisoformat(start)).days\n"
     )
     faults = [{"status": 503, "times": 2}, {"cut_after_chars": 30, "times": 1}]
-    async with run_simulator(replay_script(faults=faults)) as sim:
+    with serve_in_thread(replay_script(faults=faults)) as sim:
         task = write_task(tmp_path, sim.base_url, tools=["counted:days_between", "dates:weekday"])
         out, proc = run_json(task)
     assert proc.returncode == 0, proc.stderr
@@ -93,9 +91,8 @@ async def test_retries_overload_and_cut_stream_without_running_a_tool_twice(tmp_
     assert out["steps"][0]["retries"] >= 3
 
 
-@pytest.mark.anyio
-async def test_context_overflow_is_caught_before_sending(tmp_path):
-    async with run_simulator(replay_script(max_model_len=40)) as sim:
+def test_context_overflow_is_caught_before_sending(tmp_path):
+    with serve_in_thread(replay_script(max_model_len=40)) as sim:
         task = write_task(tmp_path, sim.base_url)
         out, proc = run_json(task)
         sent = [r for r in sim.requests() if r["path"].endswith("completions")]
@@ -112,8 +109,7 @@ def test_connection_refused_names_the_endpoint_and_the_fix(tmp_path):
     assert "Traceback" not in proc.stderr
 
 
-@pytest.mark.anyio
-async def test_length_inside_a_tool_call_is_reported_not_executed(tmp_path):
+def test_length_inside_a_tool_call_is_reported_not_executed(tmp_path):
     from agentkit.qwen3.tokens import count_tokens
 
     marker = tmp_path / "ran"
@@ -127,7 +123,7 @@ async def test_length_inside_a_tool_call_is_reported_not_executed(tmp_path):
         "replies": [{"raw": raw}],
         "faults": [{"length_after_tokens": cut, "times": "always"}],
     }
-    async with run_simulator(script) as sim:
+    with serve_in_thread(script) as sim:
         task = write_task(tmp_path, sim.base_url, tools=["t:touch"])
         out, proc = run_json(task)
     assert not marker.exists()
