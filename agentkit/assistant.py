@@ -69,23 +69,53 @@ def to_openai_messages(messages: list[Any]) -> list[dict[str, Any]]:
             fc = fc.model_dump() if hasattr(fc, "model_dump") else fc
             call_id = (m.get("extra") or {}).get("function_id") or f"call_{len(out)}"
             args = fc.get("arguments")
-            call = {"id": call_id, "type": "function",
-                    "function": {"name": fc.get("name"), "arguments": args if isinstance(args, str) else json.dumps(args)}}
-            if out and out[-1]["role"] == "assistant" and out[-1].get("tool_calls") is not None and not pending:
+            call = {
+                "id": call_id,
+                "type": "function",
+                "function": {
+                    "name": fc.get("name"),
+                    "arguments": args if isinstance(args, str) else json.dumps(args),
+                },
+            }
+            if (
+                out
+                and out[-1]["role"] == "assistant"
+                and out[-1].get("tool_calls") is not None
+                and not pending
+            ):
                 out[-1]["tool_calls"].append(call)
             else:
-                entry: dict[str, Any] = {"role": "assistant", "content": _text(m.get("content")), "tool_calls": [call]}
+                entry: dict[str, Any] = {
+                    "role": "assistant",
+                    "content": _text(m.get("content")),
+                    "tool_calls": [call],
+                }
                 if m.get("reasoning_content"):
                     entry["reasoning_content"] = m["reasoning_content"]
                 out.append(entry)
             pending.append(call_id)
         elif role in ("function", "tool"):
-            call_id = m.get("tool_call_id") or (m.get("extra") or {}).get("function_id") or (pending[0] if pending else "")
+            call_id = (
+                m.get("tool_call_id")
+                or (m.get("extra") or {}).get("function_id")
+                or (pending[0] if pending else "")
+            )
             if call_id in pending:
                 pending.remove(call_id)
-            out.append({"role": "tool", "tool_call_id": call_id, "name": m.get("name") or "", "content": _text(m.get("content"))})
+            out.append(
+                {
+                    "role": "tool",
+                    "tool_call_id": call_id,
+                    "name": m.get("name") or "",
+                    "content": _text(m.get("content")),
+                }
+            )
         else:
-            entry = {k: v for k, v in m.items() if k in ("role", "content", "reasoning_content", "tool_calls", "name") and v is not None}
+            entry = {
+                k: v
+                for k, v in m.items()
+                if k in ("role", "content", "reasoning_content", "tool_calls", "name") and v is not None
+            }
             entry["content"] = _text(m.get("content"))
             out.append(entry)
             pending = []
@@ -112,7 +142,7 @@ def _llm_config(llm: dict[str, Any] | None) -> tuple[dict[str, Any], dict[str, A
     if "max_tokens" not in model and "max_output_tokens" in gen:
         model["max_tokens"] = gen["max_output_tokens"]
     options: dict[str, Any] = {}
-    kwargs = ((gen.get("extra_body") or {}).get("chat_template_kwargs") or {})
+    kwargs = (gen.get("extra_body") or {}).get("chat_template_kwargs") or {}
     enable = gen.get("enable_thinking", kwargs.get("enable_thinking", cfg.get("thinking")))
     if enable is not None:
         options["thinking"] = enable if isinstance(enable, str) else ("on" if enable else "off")
@@ -139,12 +169,12 @@ class Assistant:
         base_dir: str | Path | None = None,
         **_ignored: Any,
     ):
-        from agentkit.config import load_task_dict
+        from agentkit.config import load_task_dict, resolve_tools
 
         model, options = _llm_config(llm)
         self.name, self.description = name, description
         self.thought_in_content = options.pop("thought_in_content")
-        specs, self._objects, servers = self._split_functions(function_list or [])
+        specs, objects, servers = self._split_functions(function_list or [])
         data: dict[str, Any] = {"model": model, "tools": specs, "max_steps": max_steps, **options}
         if thinking:
             data["thinking"] = thinking
@@ -153,6 +183,8 @@ class Assistant:
         if servers:
             data["mcp_servers"] = servers
         self.task = load_task_dict(data, Path(base_dir or Path.cwd()), source="Assistant(...)")
+        resolved, policies = resolve_tools(self.task)  # bad tool names fail here, not at the first run
+        self._tools = ([*resolved, *objects], policies)
         self.approve = approve
         self._open: Any = None
         self._agent: Any = None
@@ -160,6 +192,7 @@ class Assistant:
     @staticmethod
     def _split_functions(items: list[Any]) -> tuple[list[Any], list[Any], dict[str, Any]]:
         """Names and config dicts (resolved by the task loader), tool objects, and MCP server configs."""
+        from agentkit.interop import QwenAgentTool, is_qwen_agent_tool
         from agentkit.tooling.base import Tool
         from agentkit.tooling.decorator import FunctionTool
 
@@ -171,22 +204,22 @@ class Assistant:
                 servers.update(item["mcpServers"])
             elif isinstance(item, (str, dict)):
                 specs.append(item)
+            elif is_qwen_agent_tool(item):
+                objects.append(QwenAgentTool(item))
             elif isinstance(item, Tool):
                 objects.append(item)
-            elif hasattr(item, "call") and hasattr(item, "name"):
-                from agentkit.interop import QwenAgentTool
-
-                objects.append(QwenAgentTool(item))
             elif callable(item):
                 objects.append(FunctionTool(item))
             else:
-                raise TypeError(f"function_list entry {item!r} is not a tool name, a config dict, a tool or a function")
+                raise TypeError(
+                    f"function_list entry {item!r} is not a tool name, a config dict, a tool or a function"
+                )
         return specs, objects, servers
 
     async def __aenter__(self) -> Assistant:
         from agentkit.runtime import open_agent
 
-        self._open = open_agent(self.task, approve=self.approve, extra_tools=self._objects)
+        self._open = open_agent(self.task, approve=self.approve, tools=self._tools)
         self._agent = await self._open.__aenter__()
         return self
 
@@ -251,11 +284,20 @@ class Assistant:
                 if msg is None:
                     msg = Message(role="assistant", content="")
                     responses.append(msg)
-                msg["function_call"] = {"name": event.name, "arguments": json.dumps(event.arguments, ensure_ascii=False)}
+                msg["function_call"] = {
+                    "name": event.name,
+                    "arguments": json.dumps(event.arguments, ensure_ascii=False),
+                }
                 msg["extra"] = {"function_id": event.call_id}
             elif isinstance(event, ToolFinished):
-                responses.append(Message(role="function", name=event.name, content=event.result.text,
-                                         extra={"function_id": event.call_id}))
+                responses.append(
+                    Message(
+                        role="function",
+                        name=event.name,
+                        content=event.result.text,
+                        extra={"function_id": event.call_id},
+                    )
+                )
                 state["current"] = None
             else:
                 changed = False

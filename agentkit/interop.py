@@ -25,6 +25,11 @@ def _schema(parameters: Any) -> dict[str, Any]:
     return {"type": "object", "properties": properties, "required": required}
 
 
+def is_qwen_agent_tool(obj: Any) -> bool:
+    """A Qwen-Agent ``BaseTool`` instance (its ``call`` takes a JSON string, not our arguments and context)."""
+    return any(cls.__module__.startswith("qwen_agent.") for cls in type(obj).__mro__)
+
+
 class QwenAgentTool:
     """Wraps a Qwen-Agent ``BaseTool`` (``call(params: str, **kwargs)``, sync) as an agentkit Tool."""
 
@@ -38,6 +43,9 @@ class QwenAgentTool:
         params = json.dumps(arguments, ensure_ascii=False)
         value = await anyio.to_thread.run_sync(lambda: self.tool.call(params))
         if isinstance(value, list):  # Qwen-Agent's list of ContentItem
-            texts = [getattr(item, "text", None) or (item.get("text") if isinstance(item, dict) else None) for item in value]
+            texts = [
+                getattr(item, "text", None) or (item.get("text") if isinstance(item, dict) else None)
+                for item in value
+            ]
             return ToolResult("\n".join(t for t in texts if t))
         return to_tool_result(value)

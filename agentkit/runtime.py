@@ -21,6 +21,8 @@ DEFAULT_ENDPOINT = "http://127.0.0.1:8000/v1"
 def default_endpoint() -> str:
     """Where a task with no ``model.endpoint`` looks first: ``$AGENTKIT_ENDPOINT``, else vLLM's default port."""
     return os.environ.get("AGENTKIT_ENDPOINT") or DEFAULT_ENDPOINT
+
+
 Notice = Callable[[str], None]
 
 
@@ -67,7 +69,9 @@ async def open_llm(
         if model.engine == "transformers":
             from agentkit.llm.transformers_engine import TransformersLLM
 
-            llm = TransformersLLM(model.path or model.name, variant=model.variant)
+            llm = TransformersLLM(
+                model.path or model.name, variant=model.variant, device=model.device, dtype=model.dtype
+            )
         elif model.endpoint:
             llm = http_llm(model, model.endpoint, tracer=tracer)
         elif await _answers(default_endpoint()):
@@ -147,9 +151,11 @@ async def open_agent(
     notice: Notice | None = None,
     elicitation_handler: Callable[..., Any] | None = None,
     keep_server: bool = False,
-    extra_tools: list[Any] = (),
+    tools: tuple[list[Any], dict[str, Any]] | None = None,
 ) -> AsyncIterator[Agent]:
-    """An ``Agent`` for a loaded task, with its model endpoint and tool servers up; all closed on exit."""
+    """An ``Agent`` for a loaded task, with its model endpoint and tool servers up; all closed on exit.
+
+    ``tools``: the task's tools and policies already resolved (``agentkit.config.resolve_tools``)."""
     from agentkit.config import resolve_tools
 
     notice = notice or (lambda line: log.warning(line))
@@ -157,8 +163,7 @@ async def open_agent(
         llm = await stack.enter_async_context(
             open_llm(task, tracer=tracer, allow_simulation=allow_simulation, notice=notice, keep=keep_server)
         )
-        tools, policies = resolve_tools(task)
-        tools = [*tools, *extra_tools]
+        resolved, policies = tools or resolve_tools(task)
         providers = []
         if task.mcp_servers:
             from agentkit.mcp import providers_from_config
@@ -175,7 +180,7 @@ async def open_agent(
                 if tracer
                 else None,
             )
-        toolset = await stack.enter_async_context(ToolSet(tools, providers))
+        toolset = await stack.enter_async_context(ToolSet(resolved, providers))
         for name, problem in toolset.provider_errors.items():
             notice(f"MCP server {name!r} did not start and is left out of this run: {problem}")
         yield Agent(
