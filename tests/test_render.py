@@ -494,6 +494,12 @@ def test_tool_format_for_each_variant() -> None:
         ),
         ([{"role": "user", "content": 5}], None, {}, "content of type int"),
         (
+            [{"role": "user", "content": [{"type": "text"}]}],
+            None,
+            {},
+            'text content part without a string "text"',
+        ),
+        (
             [USER, {"role": "assistant", "tool_calls": [{"function": {"name": "f"}}]}],
             None,
             {},

@@ -71,6 +71,10 @@ def text_of(content: Any, where: str) -> str:
             part = as_mapping(part, f"a content part of {where}")
             if isinstance(part.get("text"), str) and part.get("type", "text") == "text":
                 texts.append(part["text"])
+            elif part.get("type", "text") == "text":
+                raise ValueError(
+                    f'{where} has a text content part without a string "text": {dict(part)!r:.80}'
+                )
             else:
                 kind = part.get("type") or ", ".join(part)
                 raise ValueError(
