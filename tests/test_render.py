@@ -518,6 +518,18 @@ def test_tool_format_for_each_variant() -> None:
             "JSON object",
         ),
         ([USER, {"role": "assistant", "tool_calls": "f()"}], None, {}, "tool_calls must be a list"),
+        (
+            [USER],
+            [{"name": "f", "parameters": {"default": {1, 2}}}],
+            {},
+            r"tools\[0\] cannot be written as JSON",
+        ),
+        (
+            [USER, {"role": "assistant", "tool_calls": [call("f", {"x": object()})]}],
+            None,
+            {},
+            "cannot be written",
+        ),
     ],
 )
 def test_bad_input_gets_a_clear_error(messages, tools, kwargs, message) -> None:

@@ -14,11 +14,10 @@ bytes and the prefix cache hits.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
-from agentkit.qwen3.template_input import Message, is_missing, normalize_messages, normalize_tools
+from agentkit.qwen3.template_input import Message, is_missing, normalize_messages, normalize_tools, to_json
 
 VARIANTS = ("hybrid", "thinking-2507", "instruct-2507", "coder")
 
@@ -115,7 +114,7 @@ def _system_block(messages: list[Message], tools: list[dict[str, Any]]) -> list[
         if first_system:
             parts.append(messages[0].content + "\n\n")
         parts.append(_TOOLS_HEAD)
-        parts.extend("\n" + json.dumps(tool, ensure_ascii=False) for tool in tools)
+        parts.extend("\n" + to_json(tool, f"tools[{index}]") for index, tool in enumerate(tools))
         parts.append(_TOOLS_TAIL)
         return parts
     if first_system:
@@ -159,6 +158,6 @@ def _assistant(parts: list[str], message: Message, thinks: bool, after_query: bo
         if is_missing(arguments):
             raise ValueError(f"the tool call {name!r} has no arguments; give a dict or a JSON string")
         if not isinstance(arguments, str):
-            arguments = json.dumps(arguments, ensure_ascii=False)
+            arguments = to_json(arguments, f"the arguments of tool call {name!r}")
         parts.append(f'<tool_call>\n{{"name": "{name}", "arguments": {arguments}}}\n</tool_call>')
     parts.append("<|im_end|>\n")

@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from agentkit.qwen3.template_input import Call, Message, is_missing
+from agentkit.qwen3.template_input import Call, Message, is_missing, to_json
 
 _INSTRUCTIONS = (
     "\n\nIf you choose to call a function ONLY reply in the following format with NO suffix:\n\n"
@@ -35,7 +35,7 @@ def _text(value: Any) -> str:
     if isinstance(value, str):
         return value
     if isinstance(value, Mapping) or isinstance(value, Sequence):
-        return json.dumps(value, ensure_ascii=False)
+        return to_json(value, "a tool schema or argument value")
     return str(value)
 
 

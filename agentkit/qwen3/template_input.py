@@ -17,6 +17,7 @@ the message and the fix.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -147,6 +148,14 @@ def normalize_tools(tools: Sequence[Any] | None) -> list[dict[str, Any]]:
                 f"with a 'name': {tool!r:.120}"
             )
     return out
+
+
+def to_json(value: Any, what: str) -> str:
+    """``json.dumps(value, ensure_ascii=False)``, the templates' ``tojson``; a clear error if it cannot."""
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{what} cannot be written as JSON ({exc}); give plain JSON values") from None
 
 
 def is_missing(value: Any) -> bool:
