@@ -34,6 +34,7 @@ async def _exercise_everything(ts: ToolSet) -> None:
         ts.names()
     )
     assert not ts.provider_errors
+    assert ts.get("read_resource") is None  # only with `resources: true`
 
     echo = await ts.get("echo").call({"message": "hello ✓"}, ToolContext())
     assert (echo.text, echo.is_error) == ("Echo: hello ✓", False)
@@ -68,6 +69,27 @@ async def test_everything_over_stdio():
         await _exercise_everything(ts)
         schema = ts.get("trigger-long-running-operation").parameters
         assert schema["type"] == "object" and set(schema["properties"]) == {"duration", "steps"}
+
+
+async def test_resources_offered_through_read_resource():
+    binary = require_everything()
+    config = {"command": binary, "args": ["stdio"], "resources": True}
+    async with ToolSet(providers=providers_from_config({"everything": config})) as ts:
+        reader = ts.get("read_resource")
+        assert "demo://resource/static/document/architecture.md" in reader.description
+        assert "demo://resource/dynamic/text/{resourceId}" in reader.description
+
+        doc = await reader.call({"uri": "demo://resource/static/document/architecture.md"}, ToolContext())
+        assert not doc.is_error
+        assert doc.text.startswith(
+            "[resource demo://resource/static/document/architecture.md (text/markdown)]\n#"
+        )
+        blob = await reader.call({"uri": "demo://resource/dynamic/blob/3"}, ToolContext())
+        assert blob.text.startswith("[resource demo://resource/dynamic/blob/3 (text/plain, ")
+        assert base64.b64decode(blob.attachments[0]["blob"]).startswith(b"Resource 3:")
+        missing = await reader.call({"uri": "demo://no/such/thing"}, ToolContext())
+        assert missing.is_error and "refused reading 'demo://no/such/thing'" in missing.text
+        assert (await reader.call({}, ToolContext())).is_error
 
 
 async def test_everything_over_streamable_http():

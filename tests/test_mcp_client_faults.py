@@ -143,7 +143,7 @@ async def test_call_timeout_cancels_the_call_and_the_server_stays_usable():
     async with ToolSet(providers=providers_from_config({"fx": fixture(call_timeout=0.5)})) as ts:
         started = time.monotonic()
         slow = await ts.get("wait").call({"seconds": 10}, ToolContext())
-        assert slow.is_error and "did not finish within 0.5 s (call_timeout)" in slow.text
+        assert slow.is_error and "did not finish the call to 'wait' within 0.5 s (call_timeout)" in slow.text
         assert time.monotonic() - started < 2
         assert await _pid(ts) > 0
 

@@ -38,7 +38,7 @@ _KNOWN_KEYS = {
     "command", "args", "env", "cwd", "url", "headers", "transport", "type", "timeout", "call_timeout",
     "max_output_chars", "enabled", "disabled", "envFile", "httpUrl", "serverUrl", "transportType",
     "startup_timeout_sec", "tool_timeout_sec", "include_tools", "exclude_tools", "includeTools",
-    "excludeTools",
+    "excludeTools", "resources",
 }  # fmt: skip
 _OTHER_TOOLS_KEYS = {"disabledTools"}  # read by other clients, close to one of ours: not a typo
 _VAR = re.compile(r"\$\{([^}]*)\}")
@@ -67,6 +67,8 @@ class ServerConfig:
     """Only these tools (real names) are offered to the model; ``None`` for all."""
     exclude_tools: tuple[str, ...] = ()
     """These tools (real names) are never offered to the model."""
+    resources: bool = False
+    """Offer the model a ``read_resource`` tool for the server's resources (when it has any)."""
 
     def offers(self, tool: str) -> bool:
         """Whether the tool with this real name is offered to the model."""
@@ -183,6 +185,7 @@ def _parse_one(name: str, entry: Mapping[str, Any], base_dir: Path | None) -> Se
         "max_output_chars": max_chars,
         "include_tools": _names(where, entry, "include_tools", "includeTools"),
         "exclude_tools": _names(where, entry, "exclude_tools", "excludeTools") or (),
+        "resources": _flag(where, entry, "resources"),
     }
     if transport != "stdio":
         url_text = expand(url, "url")
@@ -220,6 +223,13 @@ def _names(where: str, entry: Mapping[str, Any], key: str, alias: str) -> tuple[
     if isinstance(value, str) or not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ValueError(f"{where}: `{key}` must be a list of tool names, e.g. {key}: [read_file, list_dir]")
     return tuple(value)
+
+
+def _flag(where: str, entry: Mapping[str, Any], key: str) -> bool:
+    value = entry.get(key, False)
+    if not isinstance(value, bool):
+        raise ValueError(f"{where}: `{key}` must be true or false, got {value!r}")
+    return value
 
 
 def _seconds(where: str, key: str, value: Any) -> float | None:

@@ -25,7 +25,7 @@ from mcp.shared.exceptions import MCPError
 from agentkit.mcp import processes
 from agentkit.mcp.config import ServerConfig, parse_servers
 from agentkit.mcp.names import ToolNames
-from agentkit.mcp.results import to_tool_result
+from agentkit.mcp.results import resource_result, to_tool_result
 from agentkit.tooling.base import Tool, ToolContext, ToolResult
 from agentkit.tooling.schema import inline_refs, strip_titles
 
@@ -34,6 +34,7 @@ ElicitationHandler = Callable[[str, dict[str, Any]], Awaitable["dict[str, Any] |
 LogHandler = Callable[[str, str, Any], None]
 ToolsChanged = Callable[[list[str], list[Tool]], None]
 
+RESOURCE_TOOL = "read_resource"
 RESTARTS = 1
 CLOSE_TIMEOUT = 10.0
 _STDERR_TAIL_LINES = 8
@@ -69,6 +70,41 @@ class MCPTool:
         return await self._provider.call_tool(self.real_name, arguments, ctx)
 
 
+class MCPResourceTool:
+    """``read_resource``: the server's resources, for a model to read by URI (``resources: true``)."""
+
+    real_name = RESOURCE_TOOL
+    annotations = {"readOnlyHint": True}
+
+    def __init__(self, provider: MCPServerProvider, name: str, resources: list[Any], templates: list[str]):
+        self.name = name
+        self.server = provider.name
+        listed = [
+            f"{r.uri} ({r.name}{': ' + r.description if r.description else ''})" for r in resources[:30]
+        ]
+        more = f" and {len(resources) - 30} more" if len(resources) > 30 else ""
+        self.description = (
+            f"Read a resource of the MCP server {provider.name!r} by its URI. "
+            + (f"Resources: {'; '.join(listed)}{more}. " if listed else "")
+            + (f"URI templates: {', '.join(templates)}." if templates else "")
+        ).strip()
+        self.parameters: dict[str, Any] = {
+            "type": "object",
+            "properties": {"uri": {"type": "string", "description": "the resource's URI"}},
+            "required": ["uri"],
+        }
+        self._provider = provider
+
+    def __repr__(self) -> str:
+        return f"MCPResourceTool({self.name!r} → {self.server})"
+
+    async def call(self, arguments: dict[str, Any], ctx: ToolContext) -> ToolResult:
+        uri = arguments.get("uri")
+        if not isinstance(uri, str) or not uri:
+            return ToolResult.error(f"{self.name} needs a `uri` string argument")
+        return await self._provider.read_resource(uri)
+
+
 class MCPServerProvider:
     """A ``ToolProvider`` for one MCP server (stdio, SSE or streamable HTTP)."""
 
@@ -96,11 +132,13 @@ class MCPServerProvider:
         self.on_tools_changed = on_tools_changed
         """Called with (old names, new tools) when the tool list changes after start: ``ToolSet.replace``.
         Set it with ``follow`` once the tool set exists, so no change in between is missed."""
-        self.tools: list[MCPTool] = []
-        self._published: list[MCPTool] = []
+        self.tools: list[MCPTool | MCPResourceTool] = []
+        self._published: list[MCPTool | MCPResourceTool] = []
         """The tools as the tool set last heard of them."""
         self._names = names or ToolNames([name], wait_limit=config.start_timeout + 1)
         self._listing: list[Any] = []
+        self._resources: list[Any] = []
+        self._templates: list[str] = []
         self._started = False
         self._session: ClientSession | None = None
         self._task: asyncio.Task[None] | None = None
@@ -135,7 +173,9 @@ class MCPServerProvider:
             if self._down is not None:
                 await asyncio.wait({self._task})
                 raise MCPStartError(self._down)
-            self._names.offer(self.name, [t.name for t in self._listing])
+            self._names.offer(
+                self.name, [t.name for t in self._listing] + [RESOURCE_TOOL] * self.config.resources
+            )
             await self._names.wait()
         except BaseException:
             self._names.withdraw(self.name)
@@ -232,12 +272,23 @@ class MCPServerProvider:
             )
         )
         await session.initialize()
-        self._listing = await self._list_tools(session)
+        await self._list(session)
         return session
 
-    async def _list_tools(self, session: ClientSession) -> list[Any]:
-        """The server's tools that the config offers to the model."""
-        return [spec for spec in await _list_tools(session) if self.config.offers(spec.name)]
+    async def _list(self, session: ClientSession) -> None:
+        """The server's tools that the config offers to the model; its resources when asked for."""
+        tools = await _all_pages(lambda params: session.list_tools(params=params), "tools", 100)
+        self._listing = [spec for spec in tools if self.config.offers(spec.name)]
+        capabilities = session.server_capabilities
+        if self.config.resources and capabilities is not None and capabilities.resources is not None:
+            self._resources = await _all_pages(
+                lambda params: session.list_resources(params=params), "resources", 10
+            )
+            try:
+                templates = await session.list_resource_templates()
+                self._templates = [t.uri_template for t in templates.resource_templates]
+            except MCPError:
+                self._templates = []
 
     async def _serve(self, session: ClientSession) -> None:
         while True:
@@ -246,7 +297,7 @@ class MCPServerProvider:
             if self._relist:
                 self._relist = False
                 try:
-                    self._listing = await self._list_tools(session)
+                    await self._list(session)
                 except MCPError:
                     continue  # the connection went away; the flags say so
                 if self._started:  # before that, start() names the latest listing itself
@@ -308,9 +359,15 @@ class MCPServerProvider:
         self._publish()
 
     def _rebuild(self, *, notify: bool) -> None:
-        given = self._names.assign(self.name, [t.name for t in self._listing])
         by_real = {spec.name: spec for spec in self._listing}
-        self.tools = [MCPTool(self, exposed, by_real[real]) for exposed, real in given.items()]
+        reader = bool(self._resources or self._templates) and RESOURCE_TOOL not in by_real
+        given = self._names.assign(self.name, [*by_real, *([RESOURCE_TOOL] if reader else [])])
+        self.tools = [
+            MCPTool(self, exposed, by_real[real])
+            if real in by_real
+            else MCPResourceTool(self, exposed, self._resources, self._templates)
+            for exposed, real in given.items()
+        ]
         if notify:
             self._publish()
         else:
@@ -324,26 +381,54 @@ class MCPServerProvider:
 
     async def call_tool(self, real_name: str, arguments: dict[str, Any], ctx: ToolContext) -> ToolResult:
         """Call a tool by its real name. Every failure is an error result, never an exception."""
-        session = self._session if not self._lost else None
-        if session is None:
-            session = await self._wait_for_session()
-        if session is None:
-            return ToolResult.error(self._down or f"MCP server {self.name!r} is stopped")
         progress = _progress_forwarder(ctx) if ctx.progress is not None else None
-        try:
-            result = await session.call_tool(
+
+        def send(session: ClientSession) -> Awaitable[Any]:
+            return session.call_tool(
                 real_name,
                 arguments,
                 read_timeout_seconds=self.config.call_timeout,
                 progress_callback=progress,
             )
+
+        outcome = await self._send(f"the call to {real_name!r}", send)
+        return (
+            outcome
+            if isinstance(outcome, ToolResult)
+            else to_tool_result(outcome, self.config.max_output_chars)
+        )
+
+    async def read_resource(self, uri: str) -> ToolResult:
+        """Read one of the server's resources. Every failure is an error result, never an exception."""
+
+        async def send(session: ClientSession) -> Any:
+            with anyio.fail_after(self.config.call_timeout or math.inf):
+                return await session.read_resource(uri)
+
+        outcome = await self._send(f"reading {uri!r}", send)
+        return (
+            outcome
+            if isinstance(outcome, ToolResult)
+            else resource_result(outcome, self.config.max_output_chars)
+        )
+
+    async def _send(self, what: str, send: Callable[[ClientSession], Awaitable[Any]]) -> Any:
+        """``send`` on the live session (waiting for a restart if one is under way), or an error result."""
+        session = self._session if not self._lost else None
+        if session is None:
+            session = await self._wait_for_session()
+        if session is None:
+            return ToolResult.error(self._down or f"MCP server {self.name!r} is stopped")
+        try:
+            return await send(session)
         except MCPError as exc:
             if exc.error.code == types.CONNECTION_CLOSED and session is self._session:
                 self._on_stream_end()  # HTTP transports report a dead server this way only
-            return ToolResult.error(self._call_error(real_name, exc))
+            return ToolResult.error(self._call_error(what, exc))
+        except TimeoutError:
+            return ToolResult.error(self._timeout_error(what))
         except Exception as exc:  # a malformed result, a transport failure: the model gets the reason
-            return ToolResult.error(f"Calling {real_name!r} on MCP server {self.name!r} failed: {_leaf(exc)}")
-        return to_tool_result(result, self.config.max_output_chars)
+            return ToolResult.error(f"MCP server {self.name!r} failed {what}: {_leaf(exc)}")
 
     async def _wait_for_session(self) -> ClientSession | None:
         """While the server restarts, wait for it (at most its start timeout)."""
@@ -352,7 +437,7 @@ class MCPServerProvider:
                 await self._state.wait()
         return self._session if not self._lost else None
 
-    def _call_error(self, real_name: str, exc: MCPError) -> str:
+    def _call_error(self, what: str, exc: MCPError) -> str:
         if exc.error.code == types.CONNECTION_CLOSED or self._lost:
             tail = self._stderr_summary or self._read_stderr_tail()
             then = (
@@ -361,16 +446,19 @@ class MCPServerProvider:
                 else "it was already restarted once and stays down"
             )
             return (
-                f"MCP server {self.name!r} stopped during the call to {real_name!r}"
+                f"MCP server {self.name!r} stopped during {what}"
                 + (f" (stderr: {tail})" if tail else "")
                 + f"; {then}."
             )
         if exc.error.code == types.REQUEST_TIMEOUT:
-            return (
-                f"{real_name!r} on MCP server {self.name!r} did not finish within "
-                f"{self.config.call_timeout:g} s (call_timeout) and was cancelled."
-            )
-        return f"MCP server {self.name!r} refused the call to {real_name!r}: {exc.error.message}"
+            return self._timeout_error(what)
+        return f"MCP server {self.name!r} refused {what}: {exc.error.message}"
+
+    def _timeout_error(self, what: str) -> str:
+        return (
+            f"MCP server {self.name!r} did not finish {what} within {self.config.call_timeout:g} s "
+            "(call_timeout); it was cancelled."
+        )
 
     # ── what the server sends ───────────────────────────────────────────────────────────────
 
@@ -389,7 +477,9 @@ class MCPServerProvider:
             if len(self._junk) < 3:
                 self._junk.append(line)
             self._log("warning", f"non-MCP output from the server: {line!r}")
-        elif isinstance(message, types.ToolListChangedNotification):
+        elif isinstance(message, types.ToolListChangedNotification) or (
+            self.config.resources and isinstance(message, types.ResourceListChangedNotification)
+        ):
             self._relist = True
             self._wake.set()
 
@@ -582,21 +672,20 @@ class _EndWatch:
         self._stream.close()
 
 
-async def _list_tools(session: ClientSession) -> list[Any]:
-    """Every tool, following pagination."""
-    tools: list[Any] = []
+async def _all_pages(fetch: Callable[[Any], Awaitable[Any]], field: str, max_pages: int) -> list[Any]:
+    """Every item of a paginated MCP list (``tools``, ``resources``), following cursors."""
+    items: list[Any] = []
     cursor: str | None = None
-    for _ in range(100):
-        params = types.PaginatedRequestParams(cursor=cursor) if cursor else None
-        page = await session.list_tools(params=params)
-        tools.extend(page.tools)
+    for _ in range(max_pages):
+        page = await fetch(types.PaginatedRequestParams(cursor=cursor) if cursor else None)
+        items.extend(getattr(page, field))
         cursor = page.next_cursor
         if not cursor:
             break
-    return tools
+    return items
 
 
-def _signature(tools: list[MCPTool]) -> list[tuple[str, str, dict[str, Any]]]:
+def _signature(tools: list[Any]) -> list[tuple[str, str, dict[str, Any]]]:
     return [(t.name, t.description, t.parameters) for t in tools]
 
 

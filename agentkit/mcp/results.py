@@ -61,6 +61,17 @@ def to_tool_result(result: Any, max_chars: int) -> ToolResult:
     )
 
 
+def resource_result(result: Any, max_chars: int) -> ToolResult:
+    """An MCP ``ReadResourceResult``: text contents shown, binary ones summarised; all kept as attachments."""
+    parts: list[str] = []
+    attachments: list[dict[str, Any]] = []
+    for contents in result.contents:
+        summary, attachment = _resource(contents)
+        parts.append(summary)
+        attachments.append(attachment)
+    return ToolResult(text=cap("\n".join(parts) or "(empty resource)", max_chars), attachments=attachments)
+
+
 def cap(text: str, max_chars: int) -> str:
     """``text`` cut to ``max_chars`` with a note giving the full length."""
     if len(text) <= max_chars:
