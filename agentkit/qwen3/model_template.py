@@ -175,8 +175,18 @@ def _probe_conversations() -> list[tuple[str, list[dict[str, Any]], list[dict[st
         {"role": "tool", "tool_call_id": "c1", "content": "18 C, cloudy"},
         {"role": "tool", "tool_call_id": "c2", "content": "22 C, sunny"},
     ]
+    parts = [{"type": "text", "text": "Weather"}, {"type": "text", "text": "in Paris?"}]
     return [
         ("single user turn", [{"role": "user", "content": "Hello"}], None),
+        (
+            "content parts and None",
+            [
+                {"role": "user", "content": parts},
+                {"role": "assistant", "content": None, "tool_calls": [call]},
+                {"role": "tool", "content": None},
+            ],
+            [weather],
+        ),
         (
             "system and user",
             [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}],
