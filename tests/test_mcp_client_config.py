@@ -134,6 +134,7 @@ def test_env_file_and_relative_cwd(tmp_path):
         ({"command": "x", "args": ["${input:token}"]}, "cannot fill in"),
         ({"command": "x", "cwd": "/no/such/dir"}, "is not a directory"),
         ({"command": "x", "include_tools": "read_file"}, "must be a list of tool names"),
+        ({"command": "x", "resources": "yes"}, "must be true or false"),
         ("npx foo", "expected a mapping"),
     ],
 )
