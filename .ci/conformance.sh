@@ -56,9 +56,9 @@ stop_server
 # 2. The tool scenarios against the generic adapter, serving fixture tools of the names they call.
 PORT="$(free_port)"
 start_server "$OUT/adapter-server.log" "$PYTHON" tests/conformance_tools.py "$PORT"
-echo "conformance: tools-call scenarios against the adapter's fixture tools (http://127.0.0.1:$PORT/mcp)"
+echo "conformance: tool scenarios against the adapter's fixture tools (http://127.0.0.1:$PORT/mcp)"
 for scenario in tools-call-simple-text tools-call-image tools-call-audio tools-call-embedded-resource \
-    tools-call-mixed-content tools-call-with-logging tools-call-error tools-call-with-progress tools-call-elicitation \\
+    tools-call-mixed-content tools-call-with-logging tools-call-error tools-call-with-progress tools-call-elicitation \
     elicitation-sep1034-defaults elicitation-sep1330-enums json-schema-2020-12; do
     conformance server --url "http://127.0.0.1:$PORT/mcp" --scenario "$scenario" -o "$OUT/adapter" \
         >>"$OUT/adapter-run.txt" 2>&1 || true
