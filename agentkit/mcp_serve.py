@@ -91,10 +91,20 @@ def mcp_main(args: argparse.Namespace) -> int:
         anyio.run(_serve, args, task)
     except KeyboardInterrupt:
         return 0
-    except (LLMError, TaskError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except Exception as exc:
+        leaf = _leaf(exc)  # the stdio transport's task group wraps what fails inside it
+        if not isinstance(leaf, (LLMError, TaskError, OSError)):
+            raise
+        print(f"error: {leaf}", file=sys.stderr)
         return 1
     return 0
+
+
+def _leaf(exc: BaseException) -> BaseException:
+    """The single exception inside (nested) exception groups, else ``exc`` itself."""
+    while len(getattr(exc, "exceptions", ())) == 1:
+        exc = exc.exceptions[0]  # type: ignore[attr-defined]
+    return exc
 
 
 def _token(args: argparse.Namespace) -> tuple[str | None, bool]:

@@ -219,3 +219,20 @@ def test_help_lists_the_flags():
     assert proc.returncode == 0
     for flag in ("--http", "--port", "--token", "--no-auth", "--tool-name", "--yes", "--log-level"):
         assert flag in proc.stdout
+
+
+@pytest.mark.parametrize("transport", [[], ["--http", "--port", "0"]])
+def test_an_unreachable_model_stops_the_server_with_a_clear_error(tmp_path: Path, transport: list[str]):
+    task = tmp_path / "task.yaml"
+    task.write_text("max_steps: 2\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "agentkit", "mcp", str(task), *transport],
+        capture_output=True,
+        text=True,
+        env={**_env(), "AGENTKIT_ENDPOINT": "http://127.0.0.1:9/v1"},
+        stdin=subprocess.DEVNULL,
+        timeout=60,
+    )
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("error: nothing answers at http://127.0.0.1:9/v1")
+    assert "Traceback" not in proc.stderr and proc.stdout == ""
