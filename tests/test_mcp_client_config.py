@@ -8,8 +8,8 @@ import pytest
 
 from agentkit.mcp.config import DEFAULT_CALL_TIMEOUT, parse_servers
 from agentkit.mcp.names import ToolNames, prefixed, sanitize
-from agentkit.mcp.provider import _parameters
 from agentkit.mcp.results import to_tool_result
+from agentkit.mcp.tools import tool_parameters
 
 # ── config ──────────────────────────────────────────────────────────────────────────────────
 
@@ -294,7 +294,7 @@ def test_schema_refs_inlined_titles_dropped_and_always_an_object():
         "$defs": {"Place": {"type": "object", "title": "Place", "properties": {"city": {"type": "string"}}}},
         "definitions": {"Node": {"type": "object", "properties": {"child": {"$ref": "#/definitions/Node"}}}},
     }
-    flat = _parameters(schema)
+    flat = tool_parameters(schema)
     assert flat == {
         "type": "object",
         "properties": {
@@ -304,7 +304,7 @@ def test_schema_refs_inlined_titles_dropped_and_always_an_object():
         },
     }
     assert "$defs" in schema  # the server's schema is left as it was
-    assert _parameters({}) == {"type": "object", "properties": {}}
+    assert tool_parameters({}) == {"type": "object", "properties": {}}
 
 
 @pytest.mark.anyio

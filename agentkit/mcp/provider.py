@@ -26,15 +26,15 @@ from agentkit.mcp import processes
 from agentkit.mcp.config import ServerConfig, parse_servers
 from agentkit.mcp.names import ToolNames
 from agentkit.mcp.results import resource_result, to_tool_result
+from agentkit.mcp.sdk import EndWatch, all_pages, junk_line, leaf
+from agentkit.mcp.tools import RESOURCE_TOOL, MCPResourceTool, MCPTool, signature
 from agentkit.tooling.base import Tool, ToolContext, ToolResult
-from agentkit.tooling.schema import inline_refs, strip_titles
 
 SamplingHandler = Callable[[list[dict[str, Any]], "str | None", int], Awaitable[str]]
 ElicitationHandler = Callable[[str, dict[str, Any]], Awaitable["dict[str, Any] | None"]]
 LogHandler = Callable[[str, str, Any], None]
 ToolsChanged = Callable[[list[str], list[Tool]], None]
 
-RESOURCE_TOOL = "read_resource"
 RESTARTS = 1
 CLOSE_TIMEOUT = 10.0
 _STDERR_TAIL_LINES = 8
@@ -47,62 +47,6 @@ for _logger in ("mcp", "client"):
 
 class MCPStartError(RuntimeError):
     """A server that could not be started, with its name, the reason and its stderr tail."""
-
-
-class MCPTool:
-    """One tool of an MCP server, under the name the model sees."""
-
-    def __init__(self, provider: MCPServerProvider, name: str, spec: Any):
-        self.name = name
-        self.real_name: str = spec.name
-        self.server = provider.name
-        self.description: str = spec.description or spec.title or ""
-        self.parameters: dict[str, Any] = _parameters(spec.input_schema)
-        self.annotations: dict[str, Any] = (
-            spec.annotations.model_dump(exclude_none=True, by_alias=True) if spec.annotations else {}
-        )
-        self._provider = provider
-
-    def __repr__(self) -> str:
-        return f"MCPTool({self.name!r} → {self.server}:{self.real_name})"
-
-    async def call(self, arguments: dict[str, Any], ctx: ToolContext) -> ToolResult:
-        return await self._provider.call_tool(self.real_name, arguments, ctx)
-
-
-class MCPResourceTool:
-    """``read_resource``: the server's resources, for a model to read by URI (``resources: true``)."""
-
-    real_name = RESOURCE_TOOL
-    annotations = {"readOnlyHint": True}
-
-    def __init__(self, provider: MCPServerProvider, name: str, resources: list[Any], templates: list[str]):
-        self.name = name
-        self.server = provider.name
-        listed = [
-            f"{r.uri} ({r.name}{': ' + r.description if r.description else ''})" for r in resources[:30]
-        ]
-        more = f" and {len(resources) - 30} more" if len(resources) > 30 else ""
-        self.description = (
-            f"Read a resource of the MCP server {provider.name!r} by its URI. "
-            + (f"Resources: {'; '.join(listed)}{more}. " if listed else "")
-            + (f"URI templates: {', '.join(templates)}." if templates else "")
-        ).strip()
-        self.parameters: dict[str, Any] = {
-            "type": "object",
-            "properties": {"uri": {"type": "string", "description": "the resource's URI"}},
-            "required": ["uri"],
-        }
-        self._provider = provider
-
-    def __repr__(self) -> str:
-        return f"MCPResourceTool({self.name!r} → {self.server})"
-
-    async def call(self, arguments: dict[str, Any], ctx: ToolContext) -> ToolResult:
-        uri = arguments.get("uri")
-        if not isinstance(uri, str) or not uri:
-            return ToolResult.error(f"{self.name} needs a `uri` string argument")
-        return await self._provider.read_resource(uri)
 
 
 class MCPServerProvider:
@@ -262,7 +206,7 @@ class MCPServerProvider:
         read, write = await self._open_transport(stack)
         session = await stack.enter_async_context(
             ClientSession(
-                _EndWatch(read, self._on_stream_end),
+                EndWatch(read, self._on_stream_end),
                 write,
                 sampling_callback=self._sampling if self.sampling_handler else None,
                 elicitation_callback=self._elicitation if self.elicitation_handler else None,
@@ -277,11 +221,11 @@ class MCPServerProvider:
 
     async def _list(self, session: ClientSession) -> None:
         """The server's tools that the config offers to the model; its resources when asked for."""
-        tools = await _all_pages(lambda params: session.list_tools(params=params), "tools", 100)
+        tools = await all_pages(lambda params: session.list_tools(params=params), "tools", 100)
         self._listing = [spec for spec in tools if self.config.offers(spec.name)]
         capabilities = session.server_capabilities
         if self.config.resources and capabilities is not None and capabilities.resources is not None:
-            self._resources = await _all_pages(
+            self._resources = await all_pages(
                 lambda params: session.list_resources(params=params), "resources", 10
             )
             try:
@@ -375,7 +319,7 @@ class MCPServerProvider:
 
     def _publish(self) -> None:
         """Tell the tool set about tools that changed since it was last told."""
-        if self.on_tools_changed is not None and _signature(self._published) != _signature(self.tools):
+        if self.on_tools_changed is not None and signature(self._published) != signature(self.tools):
             old, self._published = self._published, list(self.tools)
             self.on_tools_changed([t.name for t in old], list(self.tools))
 
@@ -428,7 +372,7 @@ class MCPServerProvider:
         except TimeoutError:
             return ToolResult.error(self._timeout_error(what))
         except Exception as exc:  # a malformed result, a transport failure: the model gets the reason
-            return ToolResult.error(f"MCP server {self.name!r} failed {what}: {_leaf(exc)}")
+            return ToolResult.error(f"MCP server {self.name!r} failed {what}: {leaf(exc)}")
 
     async def _wait_for_session(self) -> ClientSession | None:
         """While the server restarts, wait for it (at most its start timeout)."""
@@ -470,9 +414,9 @@ class MCPServerProvider:
 
     async def _on_message(self, message: Any) -> None:
         if isinstance(message, Exception):
-            line = _junk_line(message)
+            line = junk_line(message)
             if line is None:
-                self._log("warning", f"transport error: {_leaf(message)}")
+                self._log("warning", f"transport error: {leaf(message)}")
                 return
             if len(self._junk) < 3:
                 self._junk.append(line)
@@ -500,7 +444,7 @@ class MCPServerProvider:
             text = await self.sampling_handler(messages, params.system_prompt, params.max_tokens)
         except Exception as exc:
             return types.ErrorData(
-                code=types.INTERNAL_ERROR, message=f"agentkit could not sample: {_leaf(exc)}"
+                code=types.INTERNAL_ERROR, message=f"agentkit could not sample: {leaf(exc)}"
             )
         return types.CreateMessageResult(
             role="assistant",
@@ -526,7 +470,7 @@ class MCPServerProvider:
             answer = await self.elicitation_handler(message, schema)
         except Exception as exc:
             return types.ErrorData(
-                code=types.INTERNAL_ERROR, message=f"agentkit could not ask the user: {_leaf(exc)}"
+                code=types.INTERNAL_ERROR, message=f"agentkit could not ask the user: {leaf(exc)}"
             )
         if answer is None:
             return types.ElicitResult(action="decline")
@@ -535,19 +479,19 @@ class MCPServerProvider:
     # ── failure reports ─────────────────────────────────────────────────────────────────────
 
     def _explain(self, exc: BaseException, first: bool) -> str:
-        leaf = _leaf(exc)
+        cause = leaf(exc)
         what = f"MCP server {self.name!r} ({self.config.describe()})"
-        if isinstance(leaf, FileNotFoundError) and self.config.transport == "stdio":
+        if isinstance(cause, FileNotFoundError) and self.config.transport == "stdio":
             reason = f"command {self.config.command!r} was not found; install it or fix `command`"
-        elif isinstance(leaf, TimeoutError):
+        elif isinstance(cause, TimeoutError):
             reason = (
                 f"did not finish the MCP handshake within {self.config.start_timeout:g} s; "
                 "raise its `timeout:` if it is slow to start"
             )
-        elif isinstance(leaf, MCPError) and leaf.error.code == types.CONNECTION_CLOSED:
+        elif isinstance(cause, MCPError) and cause.error.code == types.CONNECTION_CLOSED:
             reason = "exited before finishing the MCP handshake" if first else "went away while restarting"
         else:
-            reason = f"{type(leaf).__name__}: {leaf}"
+            reason = f"{type(cause).__name__}: {cause}"
         if self._http_error:
             reason += f"; the server answered {self._http_error}"
             if self._http_error.startswith(("HTTP 401", "HTTP 403")):
@@ -630,73 +574,6 @@ def providers_from_config(
     ]
 
 
-class _EndWatch:
-    """A transport read stream that reports when the server closed it."""
-
-    def __init__(self, stream: Any, on_end: Callable[[], None]):
-        self._stream = stream
-        self._on_end = on_end
-
-    @property
-    def last_context(self) -> Any:
-        return getattr(self._stream, "last_context", None)
-
-    async def __aenter__(self) -> _EndWatch:
-        await self._stream.__aenter__()
-        return self
-
-    async def __aexit__(self, *exc: Any) -> Any:
-        return await self._stream.__aexit__(*exc)
-
-    def __aiter__(self) -> _EndWatch:
-        return self
-
-    async def __anext__(self) -> Any:
-        try:
-            return await self._stream.__anext__()
-        except StopAsyncIteration:
-            self._on_end()
-            raise
-
-    async def receive(self) -> Any:
-        try:
-            return await self._stream.receive()
-        except anyio.EndOfStream:
-            self._on_end()
-            raise
-
-    async def aclose(self) -> None:
-        await self._stream.aclose()
-
-    def close(self) -> None:
-        self._stream.close()
-
-
-async def _all_pages(fetch: Callable[[Any], Awaitable[Any]], field: str, max_pages: int) -> list[Any]:
-    """Every item of a paginated MCP list (``tools``, ``resources``), following cursors."""
-    items: list[Any] = []
-    cursor: str | None = None
-    for _ in range(max_pages):
-        page = await fetch(types.PaginatedRequestParams(cursor=cursor) if cursor else None)
-        items.extend(getattr(page, field))
-        cursor = page.next_cursor
-        if not cursor:
-            break
-    return items
-
-
-def _signature(tools: list[Any]) -> list[tuple[str, str, dict[str, Any]]]:
-    return [(t.name, t.description, t.parameters) for t in tools]
-
-
-def _parameters(schema: dict[str, Any] | None) -> dict[str, Any]:
-    """The tool's input schema, ``$ref``s inlined, always an object with ``properties``."""
-    flat = strip_titles(inline_refs(schema or {}))
-    flat["type"] = "object"
-    flat.setdefault("properties", {})
-    return flat
-
-
 def _progress_forwarder(ctx: ToolContext) -> Callable[[float, float | None, str | None], Awaitable[None]]:
     async def forward(progress: float, total: float | None, message: str | None) -> None:
         await ctx.report_progress(progress, total, message)
@@ -707,25 +584,6 @@ def _progress_forwarder(ctx: ToolContext) -> Callable[[float, float | None, str 
 def _sampling_text(content: Any) -> str:
     blocks = content if isinstance(content, list) else [content]
     return "\n".join(getattr(b, "text", None) or f"[{getattr(b, 'type', 'content')}]" for b in blocks)
-
-
-def _leaf(exc: BaseException) -> BaseException:
-    """The first real exception inside (nested) exception groups."""
-    while isinstance(getattr(exc, "exceptions", None), tuple) and exc.exceptions:  # type: ignore[attr-defined]
-        exc = exc.exceptions[0]  # type: ignore[attr-defined]
-    return exc
-
-
-def _junk_line(exc: Exception) -> str | None:
-    """The offending stdout text when ``exc`` is the SDK's parse error for a non-JSON-RPC line."""
-    errors = getattr(exc, "errors", None)
-    if callable(errors):
-        try:
-            value = errors()[0].get("input")
-        except (IndexError, TypeError, AttributeError):
-            return str(exc)[:200]
-        return str(value)[:200] if isinstance(value, str | bytes) else str(exc)[:200]
-    return None
 
 
 def _version() -> str:
