@@ -127,9 +127,9 @@ async def _serve(args: argparse.Namespace, task: Any) -> None:
     from contextlib import AsyncExitStack
 
     from agentkit.runtime import open_agent
+    from mcp_servers.adapter import tool_server
     from mcp_servers.agent_tool import AgentTool, describe_agent
     from mcp_servers.client_questions import ask_approval, forward_elicitation
-    from mcp_servers.tool_server import tool_server
     from mcp_servers.transports import serve_http
 
     async with AsyncExitStack() as stack:

@@ -11,8 +11,8 @@ The ``mcp`` SDK is imported on first use.
 from typing import Any
 
 _EXPORTS = {
-    "tool_server": "mcp_servers.tool_server",
-    "current_request": "mcp_servers.tool_server",
+    "tool_server": "mcp_servers.adapter",
+    "current_request": "mcp_servers.adapter",
     "serve_tools": "mcp_servers.transports",
     "serve_stdio": "mcp_servers.transports",
     "serve_http": "mcp_servers.transports",

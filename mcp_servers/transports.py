@@ -109,7 +109,7 @@ async def serve_tools(
     token: str | None = None,
 ) -> None:
     """Serve agentkit tools over MCP: stdio by default, or streamable HTTP (``token`` None: no auth)."""
-    from mcp_servers.tool_server import tool_server
+    from mcp_servers.adapter import tool_server
 
     server = tool_server(tools, name=name, instructions=instructions)
     if http:

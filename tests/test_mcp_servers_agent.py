@@ -16,9 +16,9 @@ from agentkit.agent import Agent
 from agentkit.llm.types import StepFinished, StepOutput, Usage
 from agentkit.qwen3.types import ParsedOutput, ToolCall
 from agentkit.tooling import ToolPolicy, tool
+from mcp_servers.adapter import tool_server
 from mcp_servers.agent_tool import AgentTool, check_tool_name, describe_agent
 from mcp_servers.client_questions import ask_approval
-from mcp_servers.tool_server import tool_server
 
 pytestmark = pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning")
 

@@ -14,8 +14,8 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
 from agentkit.tooling.base import ToolContext, ToolResult
+from mcp_servers.adapter import tool_server
 from mcp_servers.auth import new_token
-from mcp_servers.tool_server import tool_server
 from mcp_servers.transports import bind_local, serve_http
 
 pytestmark = pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning")
