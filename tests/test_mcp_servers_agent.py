@@ -156,3 +156,31 @@ def test_tool_names_are_checked():
     assert check_tool_name("research.v2") == "research.v2"
     with pytest.raises(ValueError, match="use 1-64 letters"):
         check_tool_name("run agent")
+
+
+@pytest.mark.anyio
+async def test_cancelling_the_request_cancels_the_run():
+    state = {"started": anyio.Event(), "cancelled": False}
+
+    @tool
+    async def wait_long() -> str:
+        """Takes a long time."""
+        state["started"].set()
+        try:
+            await anyio.sleep(30)
+        except anyio.get_cancelled_exc_class():
+            state["cancelled"] = True
+            raise
+        return "done"
+
+    agent = Agent(PreparedLLM(_turn(calls=(ToolCall(id="c1", name="wait_long", arguments={}),))), [wait_long])
+    async with serving(agent) as session:
+        with anyio.move_on_after(5):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(session.call_tool, "run_agent", {"prompt": "wait"})
+                await state["started"].wait()
+                tg.cancel_scope.cancel()
+        with anyio.fail_after(5):
+            while not state["cancelled"]:
+                await anyio.sleep(0.01)
+        assert (await session.call_tool("run_agent", {"prompt": ""})).is_error  # the session still serves
