@@ -3,6 +3,7 @@ SDK's real HTTP client works with it; without a token configured, no header is n
 
 from __future__ import annotations
 
+import logging
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -18,6 +19,7 @@ from mcp_servers.adapter import tool_server
 from mcp_servers.auth import new_token
 from mcp_servers.transports import bind_local, serve_http
 
+log = logging.getLogger("agentkit.test_http")
 pytestmark = pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning")
 
 
@@ -28,6 +30,8 @@ class Echo:
 
     async def call(self, arguments: dict[str, Any], ctx: ToolContext) -> ToolResult:
         await ctx.report_progress(1, 1, "echoing")
+        log.info("echo info")
+        log.warning("echo warning")
         return ToolResult(text=arguments["text"])
 
 
@@ -94,6 +98,31 @@ async def test_requests_without_the_right_token_get_401():
 async def test_without_a_token_configured_no_header_is_needed():
     async with http_server(None) as url:
         assert await _echo_over_mcp(url, {}) == "over http"
+
+
+@pytest.mark.anyio
+async def test_each_http_session_keeps_its_own_log_level(caplog: pytest.LogCaptureFixture):
+    caplog.set_level(logging.DEBUG, logger="agentkit")
+
+    async def session_logs(url: str, level: str | None) -> list[str]:
+        received: list[str] = []
+
+        async def on_log(params: Any) -> None:
+            received.append(f"{params.level}: {params.data}")
+
+        async with streamable_http_client(url) as (read, write, *_):
+            async with ClientSession(read, write, logging_callback=on_log) as session:
+                await session.initialize()
+                if level:
+                    await session.set_logging_level(level)
+                await session.call_tool("echo", {"text": "x"})
+        return received
+
+    async with http_server(None) as url:
+        quiet = await session_logs(url, "warning")
+        default = await session_logs(url, None)
+    assert quiet == ["warning: echo warning"]
+    assert default == ["info: echo info", "warning: echo warning"]
 
 
 def test_a_taken_port_is_a_clear_error():
