@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -21,13 +22,36 @@ EARLY_STOP = (
 STOP = ["<|im_end|>", "<|endoftext|>"]
 
 
+def _object_json(text: str) -> bool:
+    try:
+        return isinstance(json.loads(text), dict)
+    except ValueError:
+        return False
+
+
+def _coder_safe(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Qwen3-Coder's template can only render object arguments: a malformed call the model made (kept in
+    history with its error result) is re-rendered without parameters."""
+
+    def fix(call: dict[str, Any]) -> dict[str, Any]:
+        args = call["function"]["arguments"]
+        if isinstance(args, str) and not _object_json(args):
+            return {**call, "function": {**call["function"], "arguments": "{}"}}
+        return call
+
+    return [
+        {**m, "tool_calls": [fix(c) for c in m["tool_calls"]]} if m.get("tool_calls") else m for m in messages
+    ]
+
+
 class NativeBackend(HTTPBackend):
     """Raw completions: the prompt is byte-identical to the official template, the parse is ours."""
 
     mode = "native"
 
     def render(self, request: ModelRequest, thinking: bool) -> str:
-        return render_prompt(request.messages, request.tools or None, enable_thinking=thinking, variant=self.variant)
+        messages = _coder_safe(request.messages) if self.variant == "coder" else request.messages
+        return render_prompt(messages, request.tools or None, enable_thinking=thinking, variant=self.variant)
 
     async def _attempt(self, request: ModelRequest) -> AsyncIterator[ModelEvent]:
         started = time.perf_counter()
@@ -72,11 +96,24 @@ class NativeBackend(HTTPBackend):
             usage.completion_tokens = count_tokens(text)
         if request.previous is not None and request.previous.prompt is not None:
             measure_reuse(request.previous.prompt, request.previous.raw_text or "", prompt, usage)
-        self.trace("native.step", {"prompt": prompt, "output": text, "finish_reason": finish,
-                                   "duration_s": time.perf_counter() - started})
+        self.trace(
+            "native.step",
+            {
+                "prompt": prompt,
+                "output": text,
+                "finish_reason": finish,
+                "duration_s": time.perf_counter() - started,
+            },
+        )
         yield StepFinished(
-            StepOutput(parsed=parser.result(), finish_reason=finish, usage=usage, thinking=thinking,
-                       prompt=prompt, raw_text=text)
+            StepOutput(
+                parsed=parser.result(),
+                finish_reason=finish,
+                usage=usage,
+                thinking=thinking,
+                prompt=prompt,
+                raw_text=text,
+            )
         )
 
     async def _count_prompt(self, prompt: str) -> int:

@@ -1,0 +1,143 @@
+"""The native and server backends against the simulator over HTTP: budget, faults, recovery, errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from agentkit.llm.errors import LLMError
+from agentkit.llm.http import Endpoint
+from agentkit.llm.native import EARLY_STOP, NativeBackend, _coder_safe
+from agentkit.llm.server import ServerBackend
+from agentkit.llm.types import ModelRequest, Retrying, StepFinished, StreamRestarted
+from agentkit.qwen3.template import render_prompt
+from agentkit.qwen3.types import ContentDelta, ReasoningDelta
+from agentkit.testing import run_simulator
+
+TOOLS = [
+    {
+        "type": "function",
+        "function": {
+            "name": "lookup",
+            "description": "Look up.",
+            "parameters": {"type": "object", "properties": {"key": {"type": "string"}}, "required": ["key"]},
+        },
+    }
+]
+USER = [{"role": "user", "content": "go"}]
+
+
+async def collect(llm, request):
+    events = [event async for event in llm.stream(request)]
+    assert isinstance(events[-1], StepFinished)
+    return events, events[-1].output
+
+
+@pytest.mark.anyio
+async def test_thinking_budget_closes_reasoning_and_continues_the_turn():
+    long_think = " ".join(f"thought{i}" for i in range(200))
+    script = {"model": "m", "replies": [{"think": long_think, "text": "The answer."}]}
+    async with run_simulator(script) as sim:
+        llm = NativeBackend(Endpoint(sim.base_url), "m")
+        events, out = await collect(
+            llm, ModelRequest(USER, thinking=True, thinking_budget=20, max_tokens=500)
+        )
+        prompts = [r["body"]["prompt"] for r in sim.requests() if r["path"] == "/v1/completions"]
+        await llm.aclose()
+    assert len(prompts) == 2
+    assert prompts[1].endswith(EARLY_STOP) and prompts[1].startswith(prompts[0])
+    assert out.parsed.reasoning_content.endswith("based on the thinking directly now.")
+    assert out.parsed.content == "The answer."
+    assert not out.parsed.reasoning_truncated
+    assert "".join(e.text for e in events if isinstance(e, ContentDelta)) == "The answer."
+    assert any(isinstance(e, ReasoningDelta) for e in events)
+
+
+@pytest.mark.anyio
+async def test_budget_not_spent_means_one_request():
+    script = {"model": "m", "replies": [{"think": "short", "text": "ok"}]}
+    async with run_simulator(script) as sim:
+        llm = NativeBackend(Endpoint(sim.base_url), "m")
+        _, out = await collect(llm, ModelRequest(USER, thinking=True, thinking_budget=200))
+        assert len([r for r in sim.requests() if r["path"] == "/v1/completions"]) == 1
+        await llm.aclose()
+    assert out.parsed.content == "ok" and out.parsed.reasoning_content == "short"
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("backend", [NativeBackend, ServerBackend])
+async def test_cut_stream_restarts_the_step_and_overload_is_retried(backend):
+    script = {
+        "model": "m",
+        "replies": [{"text": "hello there, a long enough answer"}],
+        "faults": [{"status": 429, "retry_after": 0.05}, {"cut_after_chars": 8}],
+    }
+    async with run_simulator(script) as sim:
+        llm = backend(Endpoint(sim.base_url), "m")
+        events, out = await collect(llm, ModelRequest(USER, thinking=False))
+        await llm.aclose()
+    assert [type(e).__name__ for e in events if isinstance(e, (Retrying, StreamRestarted))] == [
+        "Retrying",
+        "StreamRestarted",
+        "Retrying",
+    ]
+    assert out.parsed.content == "hello there, a long enough answer"
+
+
+@pytest.mark.anyio
+async def test_retries_are_bounded():
+    script = {
+        "model": "m",
+        "replies": ["x"],
+        "faults": [{"status": 503, "times": "always", "retry_after": 0}],
+    }
+    async with run_simulator(script) as sim:
+        llm = NativeBackend(Endpoint(sim.base_url), "m", max_retries=2)
+        with pytest.raises(LLMError, match="giving up after 3 attempts"):
+            await collect(llm, ModelRequest(USER))
+        await llm.aclose()
+
+
+@pytest.mark.anyio
+async def test_unknown_model_name_lists_the_served_ones():
+    async with run_simulator({"model": "served-name", "replies": ["x"]}) as sim:
+        llm = NativeBackend(Endpoint(sim.base_url), "other-name")
+        with pytest.raises(LLMError, match=r"serves \['served-name'\]"):
+            await collect(llm, ModelRequest(USER))
+        await llm.aclose()
+
+
+@pytest.mark.anyio
+async def test_server_mode_validates_calls_and_recovers_calls_left_in_content():
+    bad_and_good = (
+        '<tool_call>\n{"name": "lookup", "arguments": {"key": "a"}}\n</tool_call>\n'
+        '<tool_call>\n{"name": "lokup", "arguments": {"key": "b"}}\n</tool_call>'
+    )
+    async with run_simulator({"model": "m", "replies": [{"raw": bad_and_good}]}) as sim:
+        llm = ServerBackend(Endpoint(sim.base_url), "m")
+        _, out = await collect(llm, ModelRequest(USER, tools=TOOLS, thinking=False))
+        await llm.aclose()
+    assert [c.name for c in out.parsed.tool_calls] == ["lookup"]
+    assert out.parsed.tool_calls[0].arguments == {"key": "a"}
+    assert [c.name for c in out.parsed.invalid_tool_calls] == ["lokup"]
+    assert "Did you mean 'lookup'" in out.parsed.invalid_tool_calls[0].error
+
+
+def test_coder_history_with_a_malformed_call_still_renders():
+    history = [
+        *USER,
+        {
+            "role": "assistant",
+            "content": "",
+            "tool_calls": [
+                {"id": "c", "type": "function", "function": {"name": "lookup", "arguments": '{"key": '}}
+            ],
+        },
+        {"role": "tool", "tool_call_id": "c", "content": "Tool call not executed: invalid JSON"},
+    ]
+    with pytest.raises(ValueError):
+        render_prompt(history, TOOLS, variant="coder")
+    prompt = render_prompt(_coder_safe(history), TOOLS, variant="coder")
+    assert "<function=lookup>" in prompt and "invalid JSON" in prompt
+    assert (
+        history[1]["tool_calls"][0]["function"]["arguments"] == '{"key": '
+    )  # the caller's history is untouched
