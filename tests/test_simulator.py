@@ -254,13 +254,15 @@ async def test_variants_thinking_2507_instruct_and_coder():
 
 
 @pytest.mark.anyio
-async def test_prefix_cache_reports_growing_cached_tokens_over_a_tool_loop():
+@pytest.mark.parametrize("block", [1, 16])
+async def test_prefix_cache_reports_growing_cached_tokens_over_a_tool_loop(block):
     script = {
+        "cache_block_size": block,
         "replies": [
             {"think": "Step one.", "tool_calls": [{"name": "get_weather", "arguments": {"city": "Paris"}}]},
             {"think": "Step two.", "tool_calls": [{"name": "get_weather", "arguments": {"city": "Lyon"}}]},
             {"think": "Done.", "text": "Both sunny."},
-        ]
+        ],
     }
     async with run_simulator(script) as sim:
         async with httpx.AsyncClient(base_url=sim.base_url) as client:
@@ -275,7 +277,8 @@ async def test_prefix_cache_reports_growing_cached_tokens_over_a_tool_loop():
                 prompt += f"<|im_start|>user\n<tool_response>\nresult {step}\n</tool_response><|im_end|>\n"
                 prompt += "<|im_start|>assistant\n"
     assert cached[0] == 0
-    assert cached[1] > prompt_tokens[0] and cached[2] > prompt_tokens[1] > cached[1]
+    assert cached[1] > prompt_tokens[0] - block and cached[2] > prompt_tokens[1] > cached[1]
+    assert all(c % block == 0 for c in cached), "only whole blocks are reused"
     assert all(c < p for c, p in zip(cached, prompt_tokens))
 
 
