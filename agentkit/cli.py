@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import sys
 from typing import Any
 
 
 def _run_parser(sub: Any) -> None:
-    p = sub.add_parser("run", help="run an agent task described in YAML", description="Run an agent task (task.yaml).")
+    p = sub.add_parser(
+        "run", help="run an agent task described in YAML", description="Run an agent task (task.yaml)."
+    )
     p.add_argument("task", help="path to task.yaml")
     p.add_argument("--prompt", help="the user prompt (overrides the task's prompt:)")
-    p.add_argument("--json", action="store_true", help="print one JSON object with output, messages, steps, usage")
+    p.add_argument(
+        "--json", action="store_true", help="print one JSON object with output, messages, steps, usage"
+    )
     p.add_argument("--trace", metavar="FILE", help="write every request, response and tool event as JSONL")
     p.add_argument("--yes", action="store_true", help="approve every tool call that asks for approval")
     p.add_argument("--quiet", action="store_true", help="no live view on stderr")
@@ -26,8 +32,12 @@ def build_parser(argv: list[str]) -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _run_parser(sub)
-    serve = sub.add_parser("serve", help="plan and launch vLLM/SGLang for a model", description="Serve a model.")
-    mcp = sub.add_parser("mcp", help="serve a task's agent as an MCP server", description="Serve an agent over MCP.")
+    serve = sub.add_parser(
+        "serve", help="plan and launch vLLM/SGLang for a model", description="Serve a model."
+    )
+    mcp = sub.add_parser(
+        "mcp", help="serve a task's agent as an MCP server", description="Serve an agent over MCP."
+    )
     command = argv[0] if argv else None
     if command == "serve":
         from agentkit.serving.cli import add_serve_arguments
@@ -44,7 +54,9 @@ def _terminal_approver(console: Any) -> Any:
     import anyio
 
     async def approve(name: str, arguments: dict[str, Any]) -> bool:
-        console.print(f"[bold yellow]Allow {name}({json.dumps(arguments, ensure_ascii=False)[:500]})? [y/N][/] ", end="")
+        console.print(
+            f"[bold yellow]Allow {name}({json.dumps(arguments, ensure_ascii=False)[:500]})? [y/N][/] ", end=""
+        )
         answer = await anyio.to_thread.run_sync(sys.stdin.readline)
         return answer.strip().lower() in ("y", "yes")
 
@@ -63,7 +75,10 @@ def run_command(args: argparse.Namespace) -> int:
         return 2
     prompt = args.prompt or task.prompt
     if not prompt:
-        print(f"error: {args.task}: no prompt: add `prompt: ...` to the task or pass --prompt TEXT", file=sys.stderr)
+        print(
+            f"error: {args.task}: no prompt: add `prompt: ...` to the task or pass --prompt TEXT",
+            file=sys.stderr,
+        )
         return 2
     from rich.console import Console
 
@@ -94,10 +109,12 @@ def run_command(args: argparse.Namespace) -> int:
         tracer = Tracer(args.trace)
 
     async def main() -> Any:
-        async with open_agent(task, approve=approve, tracer=tracer, allow_simulation=True, notice=notice,
-                              keep_server=args.keep) as agent:
+        async with open_agent(
+            task, approve=approve, tracer=tracer, allow_simulation=True, notice=notice, keep_server=args.keep
+        ) as agent:
             return await agent.run(prompt, on_event=view)
 
+    signal.signal(signal.SIGTERM, lambda *_: os.kill(os.getpid(), signal.SIGINT))  # clean up as for Ctrl-C
     try:
         result = anyio.run(main)
     except KeyboardInterrupt:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -16,26 +16,22 @@ from agentkit.tooling.toolset import ToolSet
 
 log = logging.getLogger("agentkit")
 DEFAULT_ENDPOINT = "http://127.0.0.1:8000/v1"
-
-
-def default_endpoint() -> str:
-    """Where a task with no ``model.endpoint`` looks first: ``$AGENTKIT_ENDPOINT``, else vLLM's default port."""
-    return os.environ.get("AGENTKIT_ENDPOINT") or DEFAULT_ENDPOINT
-
-
 Notice = Callable[[str], None]
 
 
-def http_llm(model: Any, endpoint: str, *, tracer: Any = None) -> LLM:
-    """A native or server backend for ``endpoint``, per ``model.mode``."""
+def http_llm(
+    model: Any, endpoints: str | Sequence[str], *, name: str | None = None, tracer: Any = None
+) -> LLM:
+    """A native or server backend (per ``model.mode``) for one endpoint or several replicas of one model."""
     from agentkit.llm.http import Endpoint
     from agentkit.llm.native import NativeBackend
     from agentkit.llm.server import ServerBackend
 
-    backend = NativeBackend if (model.mode or "native") == "native" else ServerBackend
+    urls = [endpoints] if isinstance(endpoints, str) else list(endpoints)
+    backend = NativeBackend if model.mode == "native" else ServerBackend
     return backend(
-        Endpoint(endpoint, api_key=model.api_key, timeout=model.timeout or 600.0),
-        model.name,
+        [Endpoint(url, api_key=model.api_key, timeout=model.timeout) for url in urls],
+        name if name is not None else model.name,
         variant=model.variant,
         tracer=tracer,
     )
@@ -60,10 +56,17 @@ async def open_llm(
     notice: Notice | None = None,
     keep: bool = False,
 ) -> AsyncIterator[LLM]:
-    """The model for a task: its endpoint; else a local server (found or launched); else, for the CLI, the
-    task's scripted simulation, announced as such."""
+    """The model for a task, first that applies:
+
+    1. ``model.endpoint``; ``engine: transformers`` in process;
+    2. ``$AGENTKIT_ENDPOINT`` when it answers;
+    3. with ``model.path`` or ``model.name``: a local server of that model, found or launched;
+    4. without them: whatever answers at vLLM's default ``http://127.0.0.1:8000/v1``;
+    5. for the CLI only, the task's ``simulation:`` script on the built-in simulator, announced as such.
+    """
     model = task.model
-    notice = notice or (lambda line: log.warning(line))
+    notice = notice or log.warning
+    env_endpoint = os.environ.get("AGENTKIT_ENDPOINT")
     async with AsyncExitStack() as stack:
         llm: LLM
         if model.engine == "transformers":
@@ -74,57 +77,55 @@ async def open_llm(
             )
         elif model.endpoint:
             llm = http_llm(model, model.endpoint, tracer=tracer)
-        elif await _answers(default_endpoint()):
-            llm = http_llm(model, default_endpoint(), tracer=tracer)
+        elif env_endpoint and await _answers(env_endpoint):
+            llm = http_llm(model, env_endpoint, tracer=tracer)
+        elif not (model.path or model.name) and await _answers(DEFAULT_ENDPOINT):
+            llm = http_llm(model, DEFAULT_ENDPOINT, tracer=tracer)
         else:
-            endpoint, served = await _local_server(
+            urls, served = await _local_server(
                 task, stack, allow_simulation=allow_simulation, notice=notice, keep=keep
             )
-            llm = http_llm(model.model_copy(update={"name": served}), endpoint, tracer=tracer)
+            llm = http_llm(model, urls, name=served, tracer=tracer)
         stack.push_async_callback(llm.aclose)
         yield llm
 
 
 async def _local_server(
     task: Any, stack: AsyncExitStack, *, allow_simulation: bool, notice: Notice, keep: bool
-) -> tuple[str, str | None]:
-    """Launch a server for the task's model, or fall back to its simulation script (CLI only).
+) -> tuple[list[str], str | None]:
+    """A server for the task's model (reused or launched), else its simulation script (CLI only).
 
-    Returns the endpoint and the served model name (None: ask the server)."""
+    Returns the endpoints (replicas of one model) and the served model name (None: ask the server)."""
     model = task.model
-    simulation = getattr(task, "simulation", None)
-    reason = f"nothing answers at {default_endpoint()} and the task names no model.endpoint"
+    can_simulate = allow_simulation and task.simulation
+    where = os.environ.get("AGENTKIT_ENDPOINT") or DEFAULT_ENDPOINT
+    reason = f"the task names no model.endpoint and nothing answers at {where}"
     if model.path or model.name:
         from agentkit.serving import ServingError, ensure_server
 
         try:
             server = await stack.enter_async_context(
-                ensure_server(_serving_args(model), keep=keep, on_status=notice)
+                ensure_server(model.serving_args(), keep=keep, on_status=notice)
             )
-            return server.base_url, server.model
+            return list(server.replicas or [server.base_url]), server.model
         except ServingError as exc:
-            if not (allow_simulation and simulation):
+            if not can_simulate:
                 raise LLMError(str(exc)) from exc
-            reason = f"{reason}, and no server could be launched here ({exc})"
-    if not (allow_simulation and simulation):
+            reason = f"{reason}, and no server for {model.path or model.name} can be started here: {exc}"
+    if not can_simulate:
         raise EndpointUnreachable(
             f"{reason}. Start one (e.g. `python -m agentkit serve Qwen/Qwen3-8B`, or `vllm serve Qwen/Qwen3-8B "
             "--enable-auto-tool-choice --tool-call-parser hermes --reasoning-parser qwen3`) or set model.endpoint."
         )
     from agentkit.testing.simulator import run_simulator
 
-    script = Path(task.base_dir, simulation)
+    script = Path(task.base_dir, task.simulation)
     sim = await stack.enter_async_context(run_simulator(script))
     notice(
-        f"SIMULATION: {reason}; replaying the scripted outputs of {script.name} on the built-in Qwen3 "
-        "simulator (no model runs; set model.endpoint to use a real one)."
+        f"SIMULATION: {reason}. Replaying the scripted outputs of {script.name} on the built-in Qwen3 simulator "
+        "instead: no model runs (set model.endpoint to use a real one)."
     )
-    return sim.base_url, None
-
-
-def _serving_args(model: Any) -> dict[str, Any]:
-    keys = ("path", "name", "engine", "gpus", "port", "max_model_len", "api_key")
-    return {k: getattr(model, k, None) for k in keys if getattr(model, k, None) is not None}
+    return [sim.base_url], None
 
 
 def _sampling_handler(llm: LLM) -> Callable[..., Any]:
@@ -158,31 +159,36 @@ async def open_agent(
     ``tools``: the task's tools and policies already resolved (``agentkit.config.resolve_tools``)."""
     from agentkit.config import resolve_tools
 
-    notice = notice or (lambda line: log.warning(line))
+    notice = notice or log.warning
     async with AsyncExitStack() as stack:
         llm = await stack.enter_async_context(
             open_llm(task, tracer=tracer, allow_simulation=allow_simulation, notice=notice, keep=keep_server)
         )
         resolved, policies = tools or resolve_tools(task)
-        providers = []
+        providers: list[Any] = []
         if task.mcp_servers:
             from agentkit.mcp import providers_from_config
+
+            on_log = None
+            if tracer is not None:
+
+                def on_log(server: str, level: str, data: Any) -> None:
+                    tracer.write("mcp.log", {"server": server, "level": level, "data": data})
 
             providers = providers_from_config(
                 task.mcp_servers,
                 sampling_handler=_sampling_handler(llm),
                 elicitation_handler=elicitation_handler,
-                on_log=(
-                    lambda server, level, data: tracer.write(
-                        "mcp.log", {"server": server, "level": level, "data": data}
-                    )
-                )
-                if tracer
-                else None,
+                on_log=on_log,
+                reserved_names=[t.name for t in resolved],
+                base_dir=task.base_dir,
             )
         toolset = await stack.enter_async_context(ToolSet(resolved, providers))
-        for name, problem in toolset.provider_errors.items():
-            notice(f"MCP server {name!r} did not start and is left out of this run: {problem}")
+        for provider in providers:
+            if provider.name not in toolset.provider_errors:
+                provider.follow(toolset.replace)  # picks up tools/list_changed
+        for problem in toolset.provider_errors.values():
+            notice(f"{problem} (the run goes on without it)")
         yield Agent(
             llm,
             toolset,

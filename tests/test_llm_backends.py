@@ -141,3 +141,49 @@ def test_coder_history_with_a_malformed_call_still_renders():
     assert (
         history[1]["tool_calls"][0]["function"]["arguments"] == '{"key": '
     )  # the caller's history is untouched
+
+
+@pytest.mark.anyio
+async def test_replicas_keep_each_run_on_one_server_and_spread_runs():
+    import anyio
+
+    from agentkit.agent import Agent
+    from agentkit.tooling import tool
+
+    @tool
+    def lookup(key: str) -> str:
+        """Look up."""
+        return key.upper()
+
+    script = {
+        "model": "m",
+        "replies": [
+            {"tool_calls": [{"name": "lookup", "arguments": {"key": "a"}}]},
+            {"tool_calls": [{"name": "lookup", "arguments": {"key": "b"}}]},
+            "done",
+        ],
+    }
+    async with run_simulator(script) as one, run_simulator(script) as two:
+        llm = NativeBackend([Endpoint(one.base_url), Endpoint(two.base_url)], "m")
+        agent = Agent(llm, [lookup])
+        results = []
+        async with anyio.create_task_group() as group:
+            for i in range(4):
+                group.start_soon(lambda i=i: _append(results, agent.run(f"run {i}")))
+        counts = [len([r for r in sim.requests() if r["path"] == "/v1/completions"]) for sim in (one, two)]
+        queries = [
+            {
+                r["body"]["prompt"].split("run ")[1][0]
+                for r in sim.requests()
+                if r["path"] == "/v1/completions"
+            }
+            for sim in (one, two)
+        ]
+        await llm.aclose()
+    assert all(r.output == "done" for r in results)
+    assert counts == [6, 6]  # 4 runs x 3 steps, two runs on each replica
+    assert not queries[0] & queries[1]  # no run moved between replicas
+
+
+async def _append(results, coro):
+    results.append(await coro)

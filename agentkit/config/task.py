@@ -95,6 +95,11 @@ class ModelConfig(BaseModel):
         keys = ("temperature", "top_p", "top_k", "min_p", "presence_penalty")
         return {k: getattr(self, k) for k in keys if getattr(self, k) is not None}
 
+    def serving_args(self) -> dict[str, Any]:
+        """What ``agentkit.serving.ensure_server`` takes to find or launch a server of this model."""
+        keys = ("path", "name", "engine", "gpus", "port", "max_model_len", "api_key", "variant")
+        return {k: getattr(self, k) for k in keys if getattr(self, k) is not None}
+
 
 class ToolEntry(BaseModel):
     """One ``tools:`` entry: a built-in name or ``module:function``, with its policy and options.

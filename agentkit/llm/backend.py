@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
 
+from agentkit.llm.balancer import EndpointPool
 from agentkit.llm.errors import ContextOverflow, LLMError
 from agentkit.llm.http import Endpoint, RetryableError, backoff_delay
 from agentkit.llm.types import ModelEvent, ModelRequest, Retrying, StreamRestarted
@@ -23,14 +25,16 @@ class HTTPBackend:
 
     def __init__(
         self,
-        endpoint: Endpoint,
+        endpoint: Endpoint | Sequence[Endpoint],
         model: str | None = None,
         *,
         variant: str | None = None,
         max_retries: int = 4,
         tracer: Any = None,
     ):
-        self.endpoint = endpoint
+        self.endpoints = [endpoint] if isinstance(endpoint, Endpoint) else list(endpoint)
+        self.endpoint = self.endpoints[0]
+        self._pool = EndpointPool([e.base_url for e in self.endpoints]) if len(self.endpoints) > 1 else None
         self.model = model or ""
         self._variant = variant
         self.max_retries = max_retries
@@ -60,7 +64,9 @@ class HTTPBackend:
                 return
             models = await self._with_retries(self.endpoint.models)
             if not models:
-                raise LLMError(f"{self.endpoint.base_url}/models lists no model; is this an OpenAI-compatible server?")
+                raise LLMError(
+                    f"{self.endpoint.base_url}/models lists no model; is this an OpenAI-compatible server?"
+                )
             names = [m.get("id") for m in models]
             if not self.model:
                 self.model = str(names[0])
@@ -90,7 +96,9 @@ class HTTPBackend:
             except RetryableError as exc:
                 attempt += 1
                 if attempt > self.max_retries:
-                    raise LLMError(f"{self.endpoint.base_url}: giving up after {attempt} attempts: {exc}") from exc
+                    raise LLMError(
+                        f"{self.endpoint.base_url}: giving up after {attempt} attempts: {exc}"
+                    ) from exc
                 await anyio.sleep(backoff_delay(attempt, retry_after=exc.retry_after))
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[ModelEvent]:
@@ -100,14 +108,17 @@ class HTTPBackend:
         while True:
             emitted = False
             try:
-                async for event in self._attempt(request):
-                    emitted = True
-                    yield event
+                async with self._replica(request.affinity) as endpoint:
+                    async for event in self._attempt(request, endpoint):
+                        emitted = True
+                        yield event
                 return
             except RetryableError as exc:
                 attempt += 1
                 if attempt > self.max_retries:
-                    raise LLMError(f"{self.endpoint.base_url}: giving up after {attempt} attempts: {exc}") from exc
+                    raise LLMError(
+                        f"{self.endpoint.base_url}: giving up after {attempt} attempts: {exc}"
+                    ) from exc
                 if emitted:
                     yield StreamRestarted(attempt, str(exc))
                 delay = backoff_delay(attempt, retry_after=exc.retry_after)
@@ -115,7 +126,16 @@ class HTTPBackend:
                 yield Retrying(attempt, str(exc), delay)
                 await anyio.sleep(delay)
 
-    def _attempt(self, request: ModelRequest) -> AsyncIterator[ModelEvent]:
+    @asynccontextmanager
+    async def _replica(self, affinity: str | None) -> AsyncIterator[Endpoint]:
+        """The endpoint for this request: with replicas, the run's own (prefix cache) or the least busy."""
+        if self._pool is None:
+            yield self.endpoint
+            return
+        async with self._pool.acquire(affinity) as url:
+            yield next(e for e in self.endpoints if e.base_url == url)
+
+    def _attempt(self, request: ModelRequest, endpoint: Endpoint) -> AsyncIterator[ModelEvent]:
         raise NotImplementedError
 
     def trace(self, kind: str, payload: dict[str, Any]) -> None:
@@ -123,4 +143,5 @@ class HTTPBackend:
             self.tracer.write(kind, payload)
 
     async def aclose(self) -> None:
-        await self.endpoint.aclose()
+        for endpoint in self.endpoints:
+            await endpoint.aclose()

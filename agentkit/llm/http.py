@@ -22,7 +22,9 @@ class RetryableError(LLMError):
         self.retry_after = retry_after
 
 
-def backoff_delay(attempt: int, base: float = 0.5, cap: float = 8.0, retry_after: float | None = None) -> float:
+def backoff_delay(
+    attempt: int, base: float = 0.5, cap: float = 8.0, retry_after: float | None = None
+) -> float:
     """Exponential backoff with full jitter; a server's Retry-After wins when it is given."""
     if retry_after is not None:
         return min(max(retry_after, 0.0), 60.0)
@@ -83,7 +85,9 @@ class Endpoint:
         if response.status_code in RETRYABLE_STATUS:
             raise RetryableError(f"HTTP {response.status_code} from {path}", _retry_after(response))
         if response.status_code >= 400:
-            raise LLMError(f"{self.base_url}{path} answered HTTP {response.status_code}: {_error_text(response)}")
+            raise LLMError(
+                f"{self.base_url}{path} answered HTTP {response.status_code}: {_error_text(response)}"
+            )
         return response.json()
 
     async def models(self) -> list[dict[str, Any]]:
@@ -116,7 +120,9 @@ class Endpoint:
             async with self._client.stream("POST", path, json=body) as response:
                 if response.status_code >= 400:
                     await response.aread()
-                    message = f"HTTP {response.status_code} from {self.base_url}{path}: {_error_text(response)}"
+                    message = (
+                        f"HTTP {response.status_code} from {self.base_url}{path}: {_error_text(response)}"
+                    )
                     if response.status_code in RETRYABLE_STATUS:
                         raise RetryableError(message, _retry_after(response))
                     raise LLMError(message)
@@ -133,7 +139,9 @@ class Endpoint:
                     except ValueError as exc:
                         raise RetryableError(f"malformed stream chunk from {path}: {data[:80]!r}") from exc
                     if isinstance(event, dict) and "error" in event and "choices" not in event:
-                        raise LLMError(f"{self.base_url}{path} reported an error mid-stream: {event['error']}")
+                        raise LLMError(
+                            f"{self.base_url}{path} reported an error mid-stream: {event['error']}"
+                        )
                     yield event
                 if not done:
                     raise RetryableError(f"the stream from {path} ended before [DONE]")

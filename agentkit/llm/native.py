@@ -9,6 +9,7 @@ from typing import Any
 
 from agentkit.llm.backend import HTTPBackend
 from agentkit.llm.errors import ContextOverflow
+from agentkit.llm.http import Endpoint
 from agentkit.llm.prefix import measure_reuse
 from agentkit.llm.types import ModelEvent, ModelRequest, StepFinished, StepOutput, Usage
 from agentkit.qwen3.parser import OutputParser
@@ -53,11 +54,11 @@ class NativeBackend(HTTPBackend):
         messages = _coder_safe(request.messages) if self.variant == "coder" else request.messages
         return render_prompt(messages, request.tools or None, enable_thinking=thinking, variant=self.variant)
 
-    async def _attempt(self, request: ModelRequest) -> AsyncIterator[ModelEvent]:
+    async def _attempt(self, request: ModelRequest, endpoint: Endpoint) -> AsyncIterator[ModelEvent]:
         started = time.perf_counter()
         thinking = self.effective_thinking(request.thinking)
         prompt = self.render(request, thinking)
-        prompt_tokens = await self._count_prompt(prompt)
+        prompt_tokens = await self._count_prompt(prompt, endpoint)
         self.check_context(prompt_tokens, request.max_tokens)
         parser = OutputParser(tools=request.tools or None, tool_format=self.tool_format, thinking=thinking)
         budget = request.thinking_budget if thinking else None
@@ -68,7 +69,7 @@ class NativeBackend(HTTPBackend):
         text = ""
         finish = "stop"
         first_cap = min(budget, remaining) if budget is not None and remaining else (budget or remaining)
-        async for piece, finish, chunk_usage in self._complete(prompt, request, first_cap):  # noqa: B007 - the last finish counts
+        async for piece, finish, chunk_usage in self._complete(endpoint, prompt, request, first_cap):  # noqa: B007 - the last finish counts
             text += piece
             for event in parser.feed(piece):
                 yield event
@@ -84,7 +85,7 @@ class NativeBackend(HTTPBackend):
             spent = usage.completion_tokens or count_tokens(text)
             rest = None if remaining is None else max(remaining - spent, 1)
             first_completion = usage.completion_tokens
-            async for piece, finish, chunk_usage in self._complete(prompt + text, request, rest):  # noqa: B007 - the last finish counts
+            async for piece, finish, chunk_usage in self._complete(endpoint, prompt + text, request, rest):  # noqa: B007 - the last finish counts
                 text += piece
                 for event in parser.feed(piece):
                     yield event
@@ -116,16 +117,16 @@ class NativeBackend(HTTPBackend):
             )
         )
 
-    async def _count_prompt(self, prompt: str) -> int:
+    async def _count_prompt(self, prompt: str, endpoint: Endpoint) -> int:
         """Prompt tokens: the approximate count, confirmed by the server's tokenizer when it gets close."""
         approx = count_tokens(prompt)
         if not self.max_model_len or approx < self.max_model_len * 0.5:
             return approx
-        exact = await self.endpoint.count_tokens(self.model, prompt)
+        exact = await endpoint.count_tokens(self.model, prompt)
         return approx if exact is None else exact
 
     async def _complete(
-        self, prompt: str, request: ModelRequest, max_tokens: int | None
+        self, endpoint: Endpoint, prompt: str, request: ModelRequest, max_tokens: int | None
     ) -> AsyncIterator[tuple[str, str, dict[str, Any] | None]]:
         body: dict[str, Any] = {
             "model": self.model,
@@ -141,7 +142,7 @@ class NativeBackend(HTTPBackend):
         self.trace("request", {"path": "/completions", "body": body})
         finish = "stop"
         try:
-            async for chunk in self.endpoint.stream_events("/completions", body):
+            async for chunk in endpoint.stream_events("/completions", body):
                 self.trace("chunk", chunk)
                 choices = chunk.get("choices") or []
                 piece = (choices[0].get("text") or "") if choices else ""

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from agentkit.llm.backend import HTTPBackend
+from agentkit.llm.http import Endpoint
 from agentkit.llm.types import ModelEvent, ModelRequest, StepFinished, StepOutput, Usage
 from agentkit.qwen3.parser import parse_output
 from agentkit.qwen3.types import (
@@ -25,7 +26,11 @@ def _wire_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """History as the server expects it: assistant reasoning under ``reasoning_content`` (what the template reads)."""
     out = []
     for message in messages:
-        if message.get("role") == "assistant" and message.get("reasoning") and not message.get("reasoning_content"):
+        if (
+            message.get("role") == "assistant"
+            and message.get("reasoning")
+            and not message.get("reasoning_content")
+        ):
             message = {**message, "reasoning_content": message["reasoning"]}
             message.pop("reasoning")
         out.append(message)
@@ -37,7 +42,7 @@ class ServerBackend(HTTPBackend):
 
     mode = "server"
 
-    async def _attempt(self, request: ModelRequest) -> AsyncIterator[ModelEvent]:
+    async def _attempt(self, request: ModelRequest, endpoint: Endpoint) -> AsyncIterator[ModelEvent]:
         started = time.perf_counter()
         thinking = self.effective_thinking(request.thinking)
         body: dict[str, Any] = {
@@ -59,7 +64,7 @@ class ServerBackend(HTTPBackend):
         calls: dict[int, dict[str, str]] = {}
         finish = "stop"
         usage = Usage()
-        async for chunk in self.endpoint.stream_events("/chat/completions", body):
+        async for chunk in endpoint.stream_events("/chat/completions", body):
             self.trace("chunk", chunk)
             if chunk.get("usage"):
                 usage.prompt_tokens = chunk["usage"].get("prompt_tokens", 0)

@@ -46,7 +46,10 @@ class Usage:
         return self.reprefill_tokens - self.reprefill_forced_tokens
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens}
+        out: dict[str, Any] = {
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+        }
         if self.reprefill_tokens is not None:
             out["cached_prefix_tokens"] = self.cached_prefix_tokens
             out["reprefill_tokens"] = self.reprefill_tokens

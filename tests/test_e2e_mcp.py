@@ -1,0 +1,57 @@
+"""``python -m agentkit run`` with MCP servers: server-everything over stdio and streamable HTTP, a dead
+server beside them, and nothing left running afterwards (real peers, real processes)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+from mcp_fixtures.peers import everything_http, no_leftover_processes, require_everything  # noqa: F401
+
+from agentkit.testing import serve_in_thread
+from tests.e2e_helpers import cli
+
+pytestmark = pytest.mark.usefixtures("no_leftover_processes")
+
+
+def test_task_calls_tools_on_stdio_and_http_servers_with_a_dead_one_beside(tmp_path):
+    everything = require_everything()
+    script = {
+        "model": "Qwen3-8B",
+        "replies": [
+            {
+                "think": "Echo through both servers, and get the tiny image.",
+                "tool_calls": [
+                    {"name": "local__echo", "arguments": {"message": "over stdio"}},
+                    {"name": "remote__echo", "arguments": {"message": "over http"}},
+                    {"name": "local__get-tiny-image", "arguments": {}},
+                ],
+            },
+            {"text": "Both servers echoed."},
+        ],
+    }
+    with everything_http("streamableHttp") as base, serve_in_thread(script) as sim:
+        task = {
+            "model": {"endpoint": sim.base_url},
+            "prompt": "Echo please.",
+            "mcpServers": {  # pasted as an IDE writes it
+                "local": {"command": everything, "args": ["stdio"]},
+                "remote": {"url": f"{base}/mcp"},
+                "gone": {"command": "no-such-mcp-server-binary", "args": []},
+            },
+        }
+        (tmp_path / "task.yaml").write_text(yaml.safe_dump(task))
+        proc = cli("run", str(tmp_path / "task.yaml"), "--json", timeout=120)
+        out = json.loads(proc.stdout)
+        first_prompt = sim.requests()[0]["body"]["prompt"]
+    assert proc.returncode == 0, proc.stderr
+    assert out["output"] == "Both servers echoed."
+    calls = out["steps"][0]["tool_calls"]
+    assert [c["result"] for c in calls[:2]] == ["Echo: over stdio", "Echo: over http"]
+    assert "[image image/png" in calls[2]["result"] and calls[2]["attachments"][0]["mime_type"] == "image/png"
+    dead = [line for line in proc.stderr.splitlines() if "gone" in line]
+    assert dead and "no-such-mcp-server-binary" in dead[0]
+    assert "Traceback" not in proc.stderr
+    assert '"name": "local__echo"' in first_prompt and '"name": "remote__echo"' in first_prompt
+    assert "gone" not in first_prompt
