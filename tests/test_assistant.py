@@ -121,7 +121,9 @@ def test_history_in_qwen_agent_shape_becomes_openai_messages():
     ]
 
 
-def test_qwen_agent_objects_are_accepted():
+def test_qwen_agent_objects_are_accepted(monkeypatch):
+    # Importing qwen_agent replaces socket.getaddrinfo process-wide (IPv4 only); undo that after the test.
+    monkeypatch.setattr(socket, "getaddrinfo", socket.getaddrinfo)
     schema = pytest.importorskip("qwen_agent.llm.schema")
     base = pytest.importorskip("qwen_agent.tools.base")
 

@@ -13,7 +13,7 @@ from agentkit.llm.balancer import EndpointPool
 from agentkit.llm.errors import ContextOverflow, LLMError
 from agentkit.llm.http import Endpoint, RetryableError, backoff_delay
 from agentkit.llm.types import ModelEvent, ModelRequest, Retrying, StreamRestarted
-from agentkit.qwen3.template import detect_variant, tool_format_for
+from agentkit.qwen3.template import detect_variant, step_thinks, tool_format_for
 
 log = logging.getLogger("agentkit.llm")
 
@@ -52,8 +52,7 @@ class HTTPBackend:
         return tool_format_for(self.variant)
 
     def effective_thinking(self, requested: bool) -> bool:
-        """Whether a step really thinks: 2507 Thinking always does, Instruct-2507 and Coder never do."""
-        return {"thinking-2507": True, "instruct-2507": False, "coder": False}.get(self.variant, requested)
+        return step_thinks(self.variant, requested)
 
     async def resolve(self) -> None:
         """Learn the served model name (if not given) and its ``max_model_len`` from ``/v1/models``, once."""
@@ -88,17 +87,20 @@ class HTTPBackend:
                 "outputs (max_tool_output), or serve the model with a larger --max-model-len."
             )
 
+    def _count_failure(self, attempt: int, exc: RetryableError) -> int:
+        """One more failed attempt; past ``max_retries`` the final error."""
+        attempt += 1
+        if attempt > self.max_retries:
+            raise LLMError(f"{self.endpoint.base_url}: giving up after {attempt} attempts: {exc}") from exc
+        return attempt
+
     async def _with_retries(self, func: Any) -> Any:
         attempt = 0
         while True:
             try:
                 return await func()
             except RetryableError as exc:
-                attempt += 1
-                if attempt > self.max_retries:
-                    raise LLMError(
-                        f"{self.endpoint.base_url}: giving up after {attempt} attempts: {exc}"
-                    ) from exc
+                attempt = self._count_failure(attempt, exc)
                 await anyio.sleep(backoff_delay(attempt, retry_after=exc.retry_after))
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[ModelEvent]:
@@ -114,11 +116,7 @@ class HTTPBackend:
                         yield event
                 return
             except RetryableError as exc:
-                attempt += 1
-                if attempt > self.max_retries:
-                    raise LLMError(
-                        f"{self.endpoint.base_url}: giving up after {attempt} attempts: {exc}"
-                    ) from exc
+                attempt = self._count_failure(attempt, exc)
                 if emitted:
                     yield StreamRestarted(attempt, str(exc))
                 delay = backoff_delay(attempt, retry_after=exc.retry_after)

@@ -54,6 +54,11 @@ def tool_format_for(variant: str) -> str:
     return "xml" if variant == "coder" else "hermes"
 
 
+def step_thinks(variant: str, requested: bool) -> bool:
+    """Whether a step really thinks: Thinking-2507 always does, Instruct-2507 and Coder never do."""
+    return {"thinking-2507": True, "instruct-2507": False, "coder": False}.get(variant, requested)
+
+
 def _check_variant(variant: str) -> None:
     if variant not in VARIANTS:
         raise ValueError(f"unknown Qwen3 template variant {variant!r}; use one of {', '.join(VARIANTS)}")

@@ -19,7 +19,7 @@ from typing import Any
 from agentkit.llm.native import EARLY_STOP
 from agentkit.llm.types import ModelEvent, ModelRequest, StepFinished, StepOutput, Usage
 from agentkit.qwen3.parser import OutputParser
-from agentkit.qwen3.template import render_prompt
+from agentkit.qwen3.template import render_prompt, step_thinks
 from agentkit.qwen3.tokens import count_tokens, tokenize
 from agentkit.testing import replay
 from agentkit.testing.script import Script, load_script
@@ -42,9 +42,7 @@ class ScriptedLLM:
 
     def thinks(self, requested: bool) -> bool:
         """Whether a step really thinks: Thinking-2507 always, Instruct-2507 and Coder never."""
-        return {"thinking-2507": True, "instruct-2507": False, "coder": False}.get(
-            self.script.variant, requested
-        )
+        return step_thinks(self.script.variant, requested)
 
     def raw_output(self, request: ModelRequest) -> tuple[str, str]:
         """The raw text this request gets and its finish reason (``stop`` or ``length``)."""
