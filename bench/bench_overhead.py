@@ -51,6 +51,9 @@ def agentkit_runner() -> Callable[[], object]:
 
 
 def qwen_agent_runner() -> Callable[[], object]:
+    import logging
+
+    logging.getLogger("qwen_agent_logger").setLevel(logging.WARNING)
     from qwen_agent.agents import Assistant
     from qwen_agent.llm.base import register_llm
     from qwen_agent.llm.function_calling import BaseFnCallModel
@@ -86,14 +89,14 @@ def qwen_agent_runner() -> Callable[[], object]:
 
     def run() -> str:
         out = bot.run_nonstream([{"role": "user", "content": PROMPT}])
-        assert out[-1].content == ANSWER, out
-        return out[-1].content
+        assert out[-1]["content"] == ANSWER, out
+        return out[-1]["content"]
 
     return run
 
 
 def openai_agents_runner() -> Callable[[], object]:
-    from agents import Agent, ModelResponse, Runner, Usage, function_tool
+    from agents import Agent, ModelResponse, Runner, Usage, function_tool, set_tracing_disabled
     from agents.models.interface import Model
     from openai.types.responses import ResponseFunctionToolCall, ResponseOutputMessage, ResponseOutputText
 
@@ -117,6 +120,7 @@ def openai_agents_runner() -> Callable[[], object]:
         def stream_response(self, *args, **kwargs):
             raise NotImplementedError
 
+    set_tracing_disabled(True)  # no exporter: measure the loop, not tracing
     agent = Agent(name="bench", model=Scripted(), tools=[function_tool(add)])
 
     async def run() -> str:
