@@ -133,7 +133,7 @@ def run_command(args: argparse.Namespace) -> int:
         payload = result.to_json()
         payload["simulated"] = any(line.startswith("SIMULATION") for line in notices)
         print(json.dumps(payload, ensure_ascii=False))
-    else:
+    elif result.output or result.status == "completed":
         print(result.output)
     if result.status != "completed" and view is None:
         print(f"error: {result.error}", file=sys.stderr)

@@ -68,11 +68,12 @@ class Endpoint:
         self._tokenize_supported = True
 
     def _unreachable(self, exc: Exception) -> EndpointUnreachable:
+        port = httpx.URL(self.base_url).port or 8000
         return EndpointUnreachable(
             f"cannot reach the model endpoint {self.base_url} ({type(exc).__name__}: {exc}). "
-            "Start a server there, e.g. `vllm serve Qwen/Qwen3-8B --port 8000 --enable-auto-tool-choice "
-            "--tool-call-parser hermes --reasoning-parser qwen3`, or `python -m agentkit serve MODEL`, "
-            "or set model.endpoint to a running one."
+            f"Start a server there, e.g. `vllm serve Qwen/Qwen3-8B --port {port} --enable-auto-tool-choice "
+            f"--tool-call-parser hermes --reasoning-parser qwen3` or `python -m agentkit serve Qwen/Qwen3-8B "
+            f"--port {port}`, or set model.endpoint to a running one."
         )
 
     async def get_json(self, path: str) -> Any:
