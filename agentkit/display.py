@@ -64,7 +64,11 @@ class LiveView:
         elif isinstance(event, ToolFinished):
             style = "red" if event.result.is_error else "green"
             mark = "✗" if event.result.is_error else "←"
-            c.print(Text(f"{mark} {event.name} ({event.duration_s:.2f}s): {_short(event.result.text)}", style=style))
+            c.print(
+                Text(
+                    f"{mark} {event.name} ({event.duration_s:.2f}s): {_short(event.result.text)}", style=style
+                )
+            )
         elif isinstance(event, Retrying):
             self._switch(None)
             c.print(Text(f"retry {event.attempt} in {event.delay:.1f}s: {event.reason}", style="yellow"))
@@ -77,14 +81,24 @@ class LiveView:
             extra = ""
             if u.get("reprefill_tokens") is not None:
                 extra = f", cache reuse {u.get('cached_prefix_tokens')} tok, re-prefill +{u.get('reprefill_extra_tokens')}"
-            c.print(Text(f"  [{u.get('prompt_tokens', 0)} prompt + {u.get('completion_tokens', 0)} output tokens{extra}, "
-                         f"{event.record.duration_s:.2f}s, {event.record.finish_reason}]", style="dim"))
+            c.print(
+                Text(
+                    f"  [{u.get('prompt_tokens', 0)} prompt + {u.get('completion_tokens', 0)} output tokens{extra}, "
+                    f"{event.record.duration_s:.2f}s, {event.record.finish_reason}]",
+                    style="dim",
+                )
+            )
         elif isinstance(event, RunFinished):
             self._switch(None)
             r = event.result
             style = "green" if r.status == "completed" else "red"
             u = r.usage
-            c.rule(Text(f"{r.status} · {len(r.steps)} steps · {u['total_tokens']} tokens · {r.duration_s:.2f}s",
-                        style=style), style=style)
+            c.rule(
+                Text(
+                    f"{r.status} · {len(r.steps)} steps · {u['total_tokens']} tokens · {r.duration_s:.2f}s",
+                    style=style,
+                ),
+                style=style,
+            )
             if r.error:
                 c.print(Text(f"error: {r.error}", style="red"))

@@ -87,6 +87,10 @@ async def open_llm(
             )
             llm = http_llm(model, urls, name=served, tracer=tracer)
         stack.push_async_callback(llm.aclose)
+        if model.path and model.mode == "native" and Path(model.path).is_dir():
+            from agentkit.qwen3.model_template import template_if_ours_differs
+
+            llm.chat_template = template_if_ours_differs(model.path, llm.variant)
         yield llm
 
 

@@ -187,3 +187,28 @@ async def test_replicas_keep_each_run_on_one_server_and_spread_runs():
 
 async def _append(results, coro):
     results.append(await coro)
+
+
+@pytest.mark.anyio
+async def test_a_local_models_own_template_wins_when_ours_disagrees(tmp_path, monkeypatch):
+    import json
+    from pathlib import Path
+
+    from agentkit.config import load_task_dict
+    from agentkit.runtime import open_llm
+
+    official = (Path(__file__).parent / "fixtures" / "chat_templates" / "qwen3-hybrid.jinja").read_text()
+    odd = "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}{{ '<|im_start|>assistant\\n' }}"
+    for name, template in (("official", official), ("odd", odd)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "tokenizer_config.json").write_text(json.dumps({"chat_template": template}))
+    async with run_simulator({"model": "m", "replies": ["hi"] * 4}) as sim:
+        monkeypatch.setenv("AGENTKIT_ENDPOINT", sim.base_url)
+        for name, expect_ours in (("official", True), ("odd", False)):
+            task = load_task_dict({"model": {"path": str(tmp_path / name), "name": "m"}}, tmp_path)
+            async with open_llm(task) as llm:
+                assert (llm.chat_template is None) is expect_ours
+                await collect(llm, ModelRequest(USER, tools=TOOLS, thinking=True))
+        prompts = [r["body"]["prompt"] for r in sim.requests() if r["path"] == "/v1/completions"]
+    assert "# Tools" in prompts[0]  # ours, equal to the official template
+    assert prompts[1] == "<|im_start|>user\ngo<|im_end|>\n<|im_start|>assistant\n"  # the model's own

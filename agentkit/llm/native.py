@@ -50,8 +50,17 @@ class NativeBackend(HTTPBackend):
 
     mode = "native"
 
+    chat_template: str | None = None
+    """The model's own template, used instead of ours when they disagree (see ``template_if_ours_differs``)."""
+
     def render(self, request: ModelRequest, thinking: bool) -> str:
         messages = _coder_safe(request.messages) if self.variant == "coder" else request.messages
+        if self.chat_template is not None:
+            from agentkit.qwen3.model_template import render_with_template
+
+            return render_with_template(
+                self.chat_template, messages, request.tools or None, enable_thinking=thinking
+            )
         return render_prompt(messages, request.tools or None, enable_thinking=thinking, variant=self.variant)
 
     async def _attempt(self, request: ModelRequest, endpoint: Endpoint) -> AsyncIterator[ModelEvent]:

@@ -313,6 +313,8 @@ def _load(source: str, device: str | None, dtype: str | None, variant: str) -> _
         import transformers
     except ImportError as exc:
         raise LLMError(f"engine: transformers needs the {exc.name!r} package: {_INSTALL}") from None
+    from agentkit.qwen3.model_template import template_if_ours_differs
+
     folder = _model_folder(source)
     where = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     if dtype in (None, "auto"):
@@ -353,28 +355,8 @@ def _load(source: str, device: str | None, dtype: str | None, variant: str) -> _
         stop_ids=frozenset(i for i in map(token_id, STOP_TOKENS) if i is not None),
         think_end_id=token_id("</think>"),
         cache_arg="cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values",
-        template=_template_if_ours_differs(folder, variant),
+        template=template_if_ours_differs(folder, variant),
     )
-
-
-def _template_if_ours_differs(folder: Path, variant: str) -> str | None:
-    """The model's chat template when our renderer disagrees with it (it is the ground truth), else None."""
-    from agentkit.qwen3.model_template import load_chat_template, verify_renderer
-
-    try:
-        template = load_chat_template(folder)
-        problems = verify_renderer(folder, variant) if template is not None else []
-    except ValueError as exc:
-        log.warning("%s: cannot read the model's chat template (%s); rendering with agentkit's", folder, exc)
-        return None
-    if not problems:
-        return None
-    log.warning(
-        "%s: agentkit's %s renderer disagrees with the model's own chat template (%s); rendering with the "
-        "model's template for this model",
-        folder, variant, problems[0],
-    )  # fmt: skip
-    return template
 
 
 def _model_folder(source: str) -> Path:

@@ -9,6 +9,7 @@ at hand (``verify_renderer``, called by the launcher).
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Sequence
 from datetime import datetime
@@ -19,6 +20,8 @@ from typing import Any
 from agentkit.qwen3.template_input import as_mapping, normalize_tools, text_of
 
 _ITERATES_ARGUMENTS = re.compile(r"arguments\s*\|\s*items")
+
+log = logging.getLogger("agentkit.qwen3")
 
 
 def load_chat_template(model_dir: str | Path) -> str | None:
@@ -246,3 +249,21 @@ def verify_renderer(model_dir: str | Path, variant: str) -> list[str]:
                 if ours != theirs:
                     problems.append(f"{label}: {_first_difference(ours, theirs)}")
     return problems
+
+
+def template_if_ours_differs(folder: str | Path, variant: str) -> str | None:
+    """The model's chat template when our renderer disagrees with it (it is the ground truth), else None."""
+    try:
+        template = load_chat_template(folder)
+        problems = verify_renderer(folder, variant) if template is not None else []
+    except ValueError as exc:
+        log.warning("%s: cannot read the model's chat template (%s); rendering with agentkit's", folder, exc)
+        return None
+    if not problems:
+        return None
+    log.warning(
+        "%s: agentkit's %s renderer disagrees with the model's own chat template (%s); rendering with the "
+        "model's template for this model",
+        folder, variant, problems[0],
+    )  # fmt: skip
+    return template

@@ -40,7 +40,11 @@ class InvalidToolCall:
 
     def to_openai(self) -> dict[str, Any]:
         """An OpenAI ``tool_calls`` entry that re-renders the call as the model wrote it."""
-        return {"id": self.id, "type": "function", "function": {"name": self.name or "", "arguments": self.raw}}
+        return {
+            "id": self.id,
+            "type": "function",
+            "function": {"name": self.name or "", "arguments": self.raw},
+        }
 
 
 @dataclass(slots=True)
@@ -98,4 +102,6 @@ class ToolCallInvalid:
     call: InvalidToolCall
 
 
-ParseEvent = ReasoningDelta | ContentDelta | ToolCallStarted | ToolCallArgsDelta | ToolCallComplete | ToolCallInvalid
+ParseEvent = (
+    ReasoningDelta | ContentDelta | ToolCallStarted | ToolCallArgsDelta | ToolCallComplete | ToolCallInvalid
+)

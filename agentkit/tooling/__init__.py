@@ -5,4 +5,14 @@ from agentkit.tooling.decorator import FunctionTool, tool
 from agentkit.tooling.policy import ToolPolicy
 from agentkit.tooling.toolset import ToolSet
 
-__all__ = ["Tool", "ToolContext", "ToolProvider", "ToolResult", "openai_schema", "FunctionTool", "tool", "ToolSet", "ToolPolicy"]
+__all__ = [
+    "Tool",
+    "ToolContext",
+    "ToolProvider",
+    "ToolResult",
+    "openai_schema",
+    "FunctionTool",
+    "tool",
+    "ToolSet",
+    "ToolPolicy",
+]

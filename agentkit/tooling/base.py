@@ -31,7 +31,9 @@ class ToolContext:
     call_id: str = ""
     progress: ProgressCallback | None = None
 
-    async def report_progress(self, progress: float, total: float | None = None, message: str | None = None) -> None:
+    async def report_progress(
+        self, progress: float, total: float | None = None, message: str | None = None
+    ) -> None:
         if self.progress is not None:
             await self.progress(progress, total, message)
 
