@@ -139,6 +139,17 @@ async def test_tools_list_changed_updates_the_tool_set():
         assert ts.get("early") is not None and ts.get("pid") is not None
 
 
+async def test_a_result_that_changed_the_tool_list_returns_with_the_new_tools_in_place():
+    """The model's next step is rendered right after the results: it must already list the new tools."""
+    providers = providers_from_config({"fx": FIXTURE})
+    async with ToolSet(providers=providers) as ts:
+        providers[0].follow(ts.replace)
+        for name in ("first", "second", "third"):
+            added = await ts.get("add_tool").call({"name": name}, ToolContext())
+            assert added.text == f"added {name}"
+            assert ts.get(name) is not None, ts.names()
+
+
 async def test_call_timeout_cancels_the_call_and_the_server_stays_usable():
     async with ToolSet(providers=providers_from_config({"fx": fixture(call_timeout=0.5)})) as ts:
         started = time.monotonic()

@@ -93,6 +93,8 @@ class MCPServerProvider:
         self._up = False
         self._lost = False
         self._relist = False
+        self._relisted: anyio.Event | None = None
+        """Set once the tool list the server said changed has been re-read (None: nothing pending)."""
         self._restarts_left = RESTARTS
         self._down: str | None = None
         self._stderr: IO[str] | None = None
@@ -163,6 +165,7 @@ class MCPServerProvider:
                         self._down = self._explain(exc, first)
                 finally:
                     self._session = None
+                    self._list_settled()
                     self._close_stderr()
                     self._end_leftovers()
                 if self._stopping or self._down is not None:
@@ -246,6 +249,8 @@ class MCPServerProvider:
                     continue  # the connection went away; the flags say so
                 if self._started:  # before that, start() names the latest listing itself
                     self._rebuild(notify=True)
+                if not self._relist:
+                    self._list_settled()
                 continue
             self._wake = anyio.Event()
             await self._wake.wait()
@@ -364,7 +369,9 @@ class MCPServerProvider:
         if session is None:
             return ToolResult.error(self._down or f"MCP server {self.name!r} is stopped")
         try:
-            return await send(session)
+            outcome = await send(session)
+            await self._tools_settled()
+            return outcome
         except MCPError as exc:
             if exc.error.code == types.CONNECTION_CLOSED and session is self._session:
                 self._on_stream_end()  # HTTP transports report a dead server this way only
@@ -373,6 +380,19 @@ class MCPServerProvider:
             return ToolResult.error(self._timeout_error(what))
         except Exception as exc:  # a malformed result, a transport failure: the model gets the reason
             return ToolResult.error(f"MCP server {self.name!r} failed {what}: {leaf(exc)}")
+
+    async def _tools_settled(self) -> None:
+        """Wait (briefly) for a tool list change the server announced before its result to be applied, so the
+        model's next step, rendered as soon as the result is back, already lists the new tools."""
+        pending = self._relisted
+        if pending is not None:
+            with anyio.move_on_after(self.config.start_timeout):
+                await pending.wait()
+
+    def _list_settled(self) -> None:
+        pending, self._relisted = self._relisted, None
+        if pending is not None:
+            pending.set()
 
     async def _wait_for_session(self) -> ClientSession | None:
         """While the server restarts, wait for it (at most its start timeout)."""
@@ -425,6 +445,7 @@ class MCPServerProvider:
             self.config.resources and isinstance(message, types.ResourceListChangedNotification)
         ):
             self._relist = True
+            self._relisted = self._relisted or anyio.Event()
             self._wake.set()
 
     async def _logging(self, params: types.LoggingMessageNotificationParams) -> None:
