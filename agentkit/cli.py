@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import signal
 import sys
 from typing import Any
@@ -51,13 +50,13 @@ def build_parser(argv: list[str]) -> argparse.ArgumentParser:
 
 
 def _terminal_approver(console: Any) -> Any:
-    import anyio
+    from agentkit.tooling.threads import run_blocking
 
     async def approve(name: str, arguments: dict[str, Any]) -> bool:
         console.print(
             f"[bold yellow]Allow {name}({json.dumps(arguments, ensure_ascii=False)[:500]})? [y/N][/] ", end=""
         )
-        answer = await anyio.to_thread.run_sync(sys.stdin.readline)
+        answer = await run_blocking(sys.stdin.readline, name="approval prompt")
         return answer.strip().lower() in ("y", "yes")
 
     return approve
@@ -114,7 +113,7 @@ def run_command(args: argparse.Namespace) -> int:
         ) as agent:
             return await agent.run(prompt, on_event=view)
 
-    signal.signal(signal.SIGTERM, lambda *_: os.kill(os.getpid(), signal.SIGINT))  # clean up as for Ctrl-C
+    signal.signal(signal.SIGTERM, _terminate_as_ctrl_c)
     try:
         result = anyio.run(main)
     except KeyboardInterrupt:
@@ -138,6 +137,15 @@ def run_command(args: argparse.Namespace) -> int:
     if result.status != "completed" and view is None:
         print(f"error: {result.error}", file=sys.stderr)
     return 0 if result.status == "completed" else 1
+
+
+def _terminate_as_ctrl_c(signum: int, frame: Any) -> None:
+    """SIGTERM cleans up as Ctrl-C does: through the event loop's SIGINT handler, or a KeyboardInterrupt
+    where SIGINT is ignored (a background job of a script) or left at its default."""
+    handler = signal.getsignal(signal.SIGINT)
+    if not callable(handler):
+        raise KeyboardInterrupt
+    handler(signal.SIGINT, frame)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -376,6 +376,51 @@ def test_agentkit_run_without_endpoint_launches_runs_and_cleans_up(fake, monkeyp
     assert fake.pids() and not any(alive(p) for p in fake.pids())
 
 
+@pytest.mark.parametrize("sigint_ignored", [False, True])
+def test_sigterm_mid_run_stops_the_run_and_its_engines(fake, monkeypatch, sigint_ignored):
+    """SIGTERM while a step streams cleans up like Ctrl-C, also when SIGINT is ignored (`cmd &` in a script)."""
+    pytest.importorskip("agentkit.testing.simulator.app", reason="the simulator needs the qwen3 renderer")
+    script = fake.tmp / "slow.yaml"
+    script.write_text(
+        "model: Qwen3-0.6B\nmax_model_len: 40960\nreplies:\n  - text: A slow answer that streams for a while.\n"
+        "faults:\n  - {chunk_delay_s: 0.5, times: always}\n"
+    )
+    monkeypatch.setenv("FAKE_ENGINE_SCRIPT", str(script))
+    monkeypatch.setenv("FAKE_GPUS", "1")
+    folder = fake.make_model("Qwen3-0.6B")
+    port = free_ports(2)
+    monkeypatch.setenv("AGENTKIT_ENDPOINT", f"http://127.0.0.1:{port + 1}/v1")  # nothing answers there
+    task = fake.tmp / "task.yaml"
+    task.write_text(f"model:\n  path: {folder}\n  port: {port}\nprompt: Say hello.\n")
+    ignore = (lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if sigint_ignored else None
+    run = subprocess.Popen(
+        [sys.executable, "-m", "agentkit", "run", str(task), "--quiet"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+        preexec_fn=ignore,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/_sim/requests").json()["requests"]:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        else:
+            pytest.fail("the run never reached the stand-in")
+        started = fake.pids()
+        run.send_signal(signal.SIGTERM)
+        assert run.wait(timeout=20) == 130, run.stderr.read()
+        assert started and not any(alive(p) for p in started)
+    finally:
+        run.kill()
+        run.wait()
+
+
 def test_killing_the_parent_outright_still_stops_the_engine(fake, monkeypatch):
     """SIGKILL leaves no chance to clean up: the kernel's parent-death signal stops the engine."""
     monkeypatch.setenv("FAKE_GPUS", "1")
