@@ -118,6 +118,7 @@ async def test_launches_two_tp2_replicas_on_four_gpus_and_cleans_up(fake):
     assert "--enable-auto-tool-choice --tool-call-parser hermes --reasoning-parser qwen3" in joined
     assert "--enable-reasoning" not in joined
     assert statuses[0].startswith("Plan for Qwen3-32B on vllm 0.10.1")
+    assert "  - parsers: tool calls parsed by hermes; reasoning parser qwen3\n" in statuses[0]
 
 
 @pytest.mark.anyio
@@ -129,6 +130,29 @@ async def test_older_vllm_gets_the_older_reasoning_flags(fake, monkeypatch):
         pass
     (run,) = fake.records()
     assert run["argv"][-3:] == ["--enable-reasoning", "--reasoning-parser", "deepseek_r1"]
+
+
+@pytest.mark.parametrize(
+    "version, tail",
+    [
+        ("0.8.5.post1", "--enable-reasoning --reasoning-parser deepseek_r1"),
+        ("0.9.2", "--tool-call-parser hermes --reasoning-parser qwen3"),
+    ],
+)
+def test_dry_run_command_follows_the_installed_vllm(fake, monkeypatch, version, tail):
+    monkeypatch.setenv("FAKE_VLLM_VERSION", version)
+    run = subprocess.run(
+        [sys.executable, "-m", "agentkit", "serve", str(MODELS / "Qwen3-32B"), "--dry-run", "--json"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    plan = json.loads(run.stdout)
+    assert plan["engine_version"] == version.removesuffix(".post1")
+    assert all(r["command"].endswith(tail) for r in plan["replicas"])
+    assert ("predates the qwen3 reasoning parser" in plan["parsers"]) == version.startswith("0.8")
 
 
 @pytest.mark.anyio
@@ -538,7 +562,10 @@ async def test_missing_weights_are_refused_before_launch(fake, monkeypatch):
     monkeypatch.setenv("FAKE_GPUS", "1")
     folder = fake.make_model("Qwen3-0.6B")
     (folder / "model-00001-of-00001.safetensors").unlink()
-    with pytest.raises(ServingError, match="no weight files .* the engine would fail. Download the weights"):
+    with pytest.raises(
+        ServingError, match="no weight files .* the engine would fail. Download the weights"
+    ) as err:
         async with ensure_server({"path": str(folder), "port": free_ports(1)}):
             pass
+    assert f"huggingface-cli download Qwen/Qwen3-0.6B --local-dir {folder}" in str(err.value)
     assert fake.records() == []

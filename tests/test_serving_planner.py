@@ -9,6 +9,7 @@ from agentkit.serving.flags import (
     Engine,
     build_command,
     parse_version,
+    parser_flags_reason,
     sglang_parser_flags,
     vllm_parser_flags,
 )
@@ -148,8 +149,11 @@ def test_next_plans_after_oom():
     "family, version, expected",
     [
         ("hybrid", (0, 10, 1), ["--reasoning-parser", "qwen3"]),
-        ("hybrid", (0, 8, 5), ["--reasoning-parser", "qwen3"]),
+        ("hybrid", (0, 9, 0), ["--reasoning-parser", "qwen3"]),
+        # vLLM 0.8.5(.post1) has no qwen3 reasoning parser and needs --enable-reasoning (vllm#17441)
+        ("hybrid", (0, 8, 5), ["--enable-reasoning", "--reasoning-parser", "deepseek_r1"]),
         ("hybrid", (0, 8, 4), ["--enable-reasoning", "--reasoning-parser", "deepseek_r1"]),
+        ("thinking-2507", (0, 8, 5), ["--enable-reasoning", "--reasoning-parser", "deepseek_r1"]),
         ("thinking-2507", (0, 10, 0), ["--reasoning-parser", "deepseek_r1"]),
         ("instruct-2507", (0, 10, 0), []),
     ],
@@ -158,6 +162,22 @@ def test_vllm_reasoning_flags_follow_the_version(family, version, expected):
     flags = vllm_parser_flags(family, version)
     assert flags[:3] == ["--enable-auto-tool-choice", "--tool-call-parser", "hermes"]
     assert flags[3:] == expected
+
+
+@pytest.mark.parametrize(
+    "family, version, words",
+    [
+        ("hybrid", (0, 10, 1), "reasoning parser qwen3"),
+        ("hybrid", (0, 8, 5), "vLLM 0.8.5 predates the qwen3 reasoning parser (0.9.0)"),
+        ("thinking-2507", (0, 9, 2), "reasoning parser deepseek_r1"),
+        ("instruct-2507", (0, 10, 1), "no reasoning parser (Instruct-2507 never thinks)"),
+        ("coder", (0, 10, 0), "qwen3_coder parser"),
+        ("coder", (0, 9, 2), "vLLM 0.9.2 predates the qwen3_coder tool parser (0.10.0), so hermes"),
+    ],
+)
+def test_parser_flags_are_explained_for_the_installed_version(family, version, words):
+    engine = Engine("vllm", version, ".".join(map(str, version)), ("vllm", "serve"))
+    assert words in parser_flags_reason(family, engine)
 
 
 def test_coder_flags():

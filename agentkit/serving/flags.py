@@ -1,7 +1,7 @@
 """Engine detection (which vLLM/SGLang is installed, which version) and the command line for a plan.
 
-Flags depend on the installed version: vLLM 0.7.1–0.8.4 knows reasoning only as
-``--enable-reasoning --reasoning-parser deepseek_r1``; from 0.8.5 ``--reasoning-parser qwen3`` alone
+Flags depend on the installed version: vLLM before 0.9.0 (0.8.5.post1 included) knows reasoning only as
+``--enable-reasoning --reasoning-parser deepseek_r1``; from 0.9.0 ``--reasoning-parser qwen3`` alone
 (``--enable-reasoning`` was deprecated then and removed in 0.10); ``qwen3_coder`` tool parsing
 arrived in 0.10.0; Qwen3 itself needs vLLM ≥ 0.8.4 or SGLang ≥ 0.4.6.
 """
@@ -20,6 +20,10 @@ from agentkit.serving.planner import Plan, Replica
 
 Version = tuple[int, int, int]
 QWEN3_MIN = {"vllm": (0, 8, 4), "sglang": (0, 4, 6)}
+VLLM_QWEN3_REASONING = (0, 9, 0)
+"""First vLLM with the ``qwen3`` reasoning parser and without the need for ``--enable-reasoning``."""
+VLLM_QWEN3_CODER = (0, 10, 0)
+"""First vLLM with the ``qwen3_coder`` tool-call parser."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +67,7 @@ def detect_engine(name: str, env: dict[str, str] | None = None) -> Engine:
         if exe is None:
             raise ServingError(
                 "vLLM is not installed: no `vllm` on PATH. Install it with `pip install vllm` (Linux + NVIDIA "
-                "GPU), or use --engine sglang, or point model.endpoint at a running server."
+                "GPU), or use SGLang (--engine sglang; `engine: sglang` in a task), or point model.endpoint at a running server."
             )
         text = _ask([exe, "--version"], env, "`vllm --version`")
         launcher: tuple[str, ...] = (exe, "serve")
@@ -105,17 +109,54 @@ def vllm_parser_flags(family: str, version: Version) -> list[str]:
         return [
             "--enable-auto-tool-choice",
             "--tool-call-parser",
-            "qwen3_coder" if version >= (0, 10, 0) else "hermes",
+            "qwen3_coder" if version >= VLLM_QWEN3_CODER else "hermes",
         ]
     flags = ["--enable-auto-tool-choice", "--tool-call-parser", "hermes"]
     if family == "instruct-2507":
         return flags
-    if version >= (0, 8, 5):
+    if version >= VLLM_QWEN3_REASONING:
         # Thinking-2507's output lacks the opening <think> (the prompt holds it): its model card's parser.
         return flags + ["--reasoning-parser", "deepseek_r1" if family == "thinking-2507" else "qwen3"]
     if version >= (0, 7, 1):
         return flags + ["--enable-reasoning", "--reasoning-parser", "deepseek_r1"]
     return flags
+
+
+def _version(version: Version) -> str:
+    return ".".join(map(str, version))
+
+
+def parser_flags_reason(family: str, engine: Engine) -> str:
+    """Why the parser flags are what they are, for this family on this engine and version (in words)."""
+    if engine.name == "sglang":
+        if family == "coder":
+            return "Qwen3-Coder: tool calls parsed by SGLang's qwen3_coder parser; it never thinks"
+        reasoning = {
+            "instruct-2507": "no reasoning parser (Instruct-2507 never thinks)",
+            "thinking-2507": "reasoning parser deepseek-r1 (Thinking-2507's output has no opening <think>)",
+        }.get(family, "reasoning parser qwen3")
+        return f"tool calls parsed by SGLang's qwen25 (hermes-style) parser; {reasoning}"
+    known = "" if engine.version_text != "newest" else " (the newest vLLM's names)"
+    if family == "coder":
+        if engine.version >= VLLM_QWEN3_CODER:
+            return f"Qwen3-Coder: tool calls parsed by vLLM's qwen3_coder parser{known}; it never thinks"
+        return (
+            f"Qwen3-Coder: vLLM {engine.version_text} predates the qwen3_coder tool parser "
+            f"({_version(VLLM_QWEN3_CODER)}), so hermes; agentkit's native mode parses the XML calls itself"
+        )
+    if family == "instruct-2507":
+        return f"tool calls parsed by hermes{known}; no reasoning parser (Instruct-2507 never thinks)"
+    if engine.version >= VLLM_QWEN3_REASONING:
+        if family == "thinking-2507":
+            return (
+                f"tool calls parsed by hermes; reasoning parser deepseek_r1{known} (Thinking-2507's output has "
+                "no opening <think>: its model card's parser)"
+            )
+        return f"tool calls parsed by hermes; reasoning parser qwen3{known}"
+    return (
+        f"tool calls parsed by hermes; vLLM {engine.version_text} predates the qwen3 reasoning parser "
+        f"({_version(VLLM_QWEN3_REASONING)}), so `--enable-reasoning --reasoning-parser deepseek_r1`"
+    )
 
 
 def sglang_parser_flags(family: str) -> list[str]:

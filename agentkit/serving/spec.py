@@ -13,7 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from agentkit.serving.errors import ServingError
-from agentkit.serving.flags import Engine, build_command, check_engine_supports, detect_engine, engine_env
+from agentkit.serving.flags import (
+    Engine,
+    build_command,
+    check_engine_supports,
+    detect_engine,
+    engine_env,
+    parser_flags_reason,
+)
 from agentkit.serving.gpus import list_gpus
 from agentkit.serving.modelinfo import FAMILIES, load_model_info
 from agentkit.serving.planner import DEFAULT_GPU_MEMORY_UTILIZATION, Plan, Replica, make_plan
@@ -127,6 +134,8 @@ class LaunchSpec:
     envs: list[dict[str, str]]
     api_key: str | None
     notes: list[str] = field(default_factory=list)
+    parsers: str = ""
+    """Why the tool-call and reasoning parser flags are these (family, engine version)."""
 
     def base_urls(self) -> list[str]:
         host = connect_host(self.options.host)
@@ -136,6 +145,8 @@ class LaunchSpec:
         """The plan in words, then the exact command(s)."""
         lines = [f"Plan for {self.plan.model.name} on {self.engine.name} {self.engine.version_text}:"]
         lines += [f"  - {reason}" for reason in self.plan.reasons]
+        if self.parsers:
+            lines.append(f"  - parsers: {self.parsers}")
         lines += [f"  - note: {note}" for note in self.notes]
         lines.append("Command" + ("s" if len(self.commands) > 1 else "") + ":")
         for replica, cmd in zip(self.replicas, self.commands):
@@ -153,6 +164,7 @@ class LaunchSpec:
             "engine_version": self.engine.version_text,
             "engine_installed": self.engine_installed,
             "served_model_name": self.options.served_name,
+            "parsers": self.parsers,
             "host": self.options.host,
             "replicas": [
                 {"gpus": list(r.gpus), "port": r.port, "base_url": url, "command": shown(cmd)}
@@ -185,9 +197,14 @@ def prepare(opts: ServeOptions, *, dry_run: bool = False, env: dict[str, str] | 
     notes = []
     if model.weights_problem:
         if not dry_run:
+            if opts.path:
+                folder = shlex.quote(str(model.path))
+                fetch = f"huggingface-cli download Qwen/{model.name} --local-dir {folder}"
+            else:
+                fetch = f"huggingface-cli download {model.name}"
             raise ServingError(
-                f"{model.weights_problem}: the engine would fail. Download the weights (`huggingface-cli "
-                f"download {opts.name or model.name}`) or point MODEL at the complete folder."
+                f"{model.weights_problem}: the engine would fail. Download the weights (`{fetch}`) "
+                "or point MODEL at the complete folder."
             )
         notes.append(model.weights_problem)
     gpus = list_gpus(opts.gpus, env)
@@ -242,4 +259,5 @@ def prepare(opts: ServeOptions, *, dry_run: bool = False, env: dict[str, str] | 
         envs=[engine_env(r, env) for r in replicas],
         api_key=api_key,
         notes=notes,
+        parsers=parser_flags_reason(model.family, engine),
     )
