@@ -93,12 +93,35 @@ def test_235b_bf16_does_not_fit_four_h100_and_says_fp8():
     assert "Qwen3-235B-A22B-FP8" in message
 
 
-def test_235b_bf16_on_eight_h100_is_tight_but_fits_and_fp8_halves_it():
+def test_235b_bf16_on_eight_h100_fits_and_fp8_halves_it():
     bf16 = make_plan(model("Qwen3-235B-A22B"), gpus(8))
     fp8 = make_plan(model("Qwen3-235B-A22B-FP8"), gpus(8))
     assert bf16.tp == 8 and bf16.data_parallel == 1
     assert fp8.tp == 4 and fp8.data_parallel == 2
     assert fp8.kv_tokens * 2 > bf16.kv_tokens  # two FP8 replicas hold more KV cache than one BF16 server
+
+
+def test_235b_bf16_on_eight_h100_states_its_margin():
+    """Weights 437.9 GiB (embeddings and lm_head included) / 8 = 54.7 GiB per GPU of a 71.7 GiB budget;
+    one 40960-token sequence takes 1.8 GiB of KV (1 of the 4 KV heads per GPU), so up to 15.1 GiB of
+    engine overhead per GPU is tolerated against the 2.5 GiB assumed: it fits, and not narrowly."""
+    plan = make_plan(model("Qwen3-235B-A22B"), gpus(8))
+    assert plan.max_model_len == 40960 and plan.kv_bytes_per_token == 2 * 94 * 1 * 128 * 2
+    budget = H100 * 2**20 * 0.9
+    expected = budget - plan.weights_per_gpu - 40960 * plan.kv_bytes_per_token
+    assert plan.overhead_limit == pytest.approx(expected, abs=2)
+    assert plan.overhead_limit / GIB == pytest.approx(15.1, abs=0.05) and not plan.tight
+    margin = plan.reasons[-1]
+    assert margin.startswith("margin: each GPU's budget 71.7 GiB (90% of 79.6 GiB) = weights 54.7 GiB")
+    assert "one full 40960-token sequence needs 1.8 GiB" in margin
+    assert "stays under 15.1 GiB per GPU" in margin and "tight" not in margin
+    assert plan.to_dict()["overhead_limit_per_gpu_bytes"] == plan.overhead_limit
+
+
+def test_a_plan_resting_on_the_reserve_says_it_is_tight():
+    plan = make_plan(model("Qwen3-30B-A3B-Instruct-2507"), gpus(1), max_model_len=131072)
+    assert plan.tight and plan.overhead_limit < 4 * GIB
+    assert "tight: if the engine runs out of memory" in plan.reasons[-1]
 
 
 def test_235b_bf16_does_not_fit_eight_l40s_without_a_cluster():
@@ -127,7 +150,9 @@ def test_context_is_lowered_when_only_a_shorter_one_fits():
     plan = make_plan(model("Qwen3-30B-A3B-Instruct-2507"), gpus(1))
     assert plan.max_model_len < 262144 and plan.max_model_len % 1024 == 0
     assert plan.kv_tokens >= plan.max_model_len
-    assert any("max_model_len lowered from 262144" in r for r in plan.reasons)
+    assert any(r.startswith("max_model_len lowered from 262144 to ") for r in plan.reasons)
+    assert not plan.tight  # the lowered context leaves KV room beyond one full sequence
+    assert plan.kv_room_per_gpu - plan.max_model_len * plan.kv_bytes_per_token >= 2 * GIB
 
 
 def test_asked_context_that_does_not_fit_is_an_error_with_fixes():

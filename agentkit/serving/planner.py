@@ -1,8 +1,10 @@
 """Choose tensor/data/pipeline/expert parallelism for a model on the GPUs at hand, with reasons.
 
 Memory model (per GPU): ``memory × gpu_memory_utilization`` is the engine's budget; from it go the
-weights (split over TP × PP), a fixed runtime reserve (activations, CUDA graphs, communication buffers),
-and what is left holds the KV cache, which must fit at least one sequence of ``max_model_len`` tokens.
+weights (split over TP × PP), a fixed runtime reserve (activations incl. the sampler's, CUDA graphs,
+communication buffers), and what is left holds the KV cache, which must fit at least one sequence of
+``max_model_len`` tokens. Every plan states its margin: how much engine overhead it tolerates before
+not even one full sequence fits, so a plan that rests on the reserve's estimate says it is tight.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from agentkit.serving.raycluster import RayCluster
 
 DEFAULT_GPU_MEMORY_UTILIZATION = 0.9
 RUNTIME_RESERVE_BYTES = int(2.5 * GIB)
+TIGHT_BYTES = 2 * GIB
+"""KV room beyond one full sequence under which a plan is called tight."""
 MIN_CONTEXT = 4096
 
 
@@ -45,9 +49,39 @@ class Plan:
     kv_room_per_gpu: int
     kv_tokens: int
     """KV cache capacity of one replica, in tokens."""
+    kv_bytes_per_token: int
+    """KV cache bytes one token takes on each GPU (its share of the KV heads and layers)."""
     nodes: int = 1
     ray: bool = False
     reasons: list[str] = field(default_factory=list)
+
+    @property
+    def overhead_limit(self) -> int:
+        """Engine overhead per GPU this plan tolerates before one full ``max_model_len`` sequence no longer fits."""
+        return RUNTIME_RESERVE_BYTES + self.kv_room_per_gpu - self.max_model_len * self.kv_bytes_per_token
+
+    @property
+    def tight(self) -> bool:
+        return self.overhead_limit - RUNTIME_RESERVE_BYTES < TIGHT_BYTES
+
+    def margin(self) -> str:
+        """The per-GPU budget, term by term, and how much more overhead than assumed the plan survives."""
+        gpu = min(g.memory_bytes for g in self.gpus)
+        sequence = self.max_model_len * self.kv_bytes_per_token
+        text = (
+            f"margin: each GPU's budget {_gib(gpu * self.gpu_memory_utilization)} "
+            f"({self.gpu_memory_utilization:.0%} of {_gib(gpu)}) = weights {_gib(self.weights_per_gpu)} + "
+            f"engine overhead {_gib(RUNTIME_RESERVE_BYTES)} (assumed: activations, sampler, CUDA graphs, "
+            f"NCCL buffers) + KV cache {_gib(self.kv_room_per_gpu)}; one full {self.max_model_len}-token "
+            f"sequence needs {_gib(sequence)} of it, so the plan holds while the engine overhead stays under "
+            f"{_gib(self.overhead_limit)} per GPU"
+        )
+        if self.tight:
+            text += (
+                "; tight: if the engine runs out of memory or says max_model_len does not fit its KV cache, "
+                "pass a smaller --max-model-len or a larger --tp"
+            )
+        return text
 
     @property
     def gpus_per_replica(self) -> int:
@@ -87,6 +121,10 @@ class Plan:
             "weights_per_gpu_bytes": self.weights_per_gpu,
             "kv_cache_per_gpu_bytes": self.kv_room_per_gpu,
             "kv_cache_tokens_per_replica": self.kv_tokens,
+            "kv_cache_bytes_per_token_per_gpu": self.kv_bytes_per_token,
+            "runtime_reserve_per_gpu_bytes": RUNTIME_RESERVE_BYTES,
+            "overhead_limit_per_gpu_bytes": self.overhead_limit,
+            "tight": self.tight,
             "reasons": list(self.reasons),
         }
 
@@ -133,6 +171,21 @@ def _memory(model: ModelInfo, gpu_bytes: int, tp: int, pp: int, utilization: flo
     kv_per_token = 2 * math.ceil(model.layers / pp) * kv_heads_per_gpu * model.head_dim * 2
     room = int(gpu_bytes * utilization) - weights - RUNTIME_RESERVE_BYTES
     return _Memory(weights=weights, kv_room=room, kv_per_token=kv_per_token)
+
+
+def _lowered_context(mem: _Memory) -> int:
+    """A context (multiple of 1024) whose one full sequence fits the KV cache, with TIGHT_BYTES spare if possible."""
+    roomy = max(0, mem.kv_room - TIGHT_BYTES) // mem.kv_per_token // 1024 * 1024
+    return roomy if roomy >= MIN_CONTEXT else mem.kv_tokens // 1024 * 1024
+
+
+def _lowered_reason(asked: int, lowered: int, mem: _Memory) -> str:
+    spare = mem.kv_room - lowered * mem.kv_per_token
+    return (
+        f"max_model_len lowered from {asked} to {lowered}: a full {asked}-token sequence does not fit the KV "
+        f"cache; {lowered} leaves {_gib(spare)} of it per GPU beyond one full sequence "
+        "(--max-model-len chooses another)"
+    )
 
 
 def _candidates(n: int) -> list[int]:
@@ -211,13 +264,11 @@ def make_plan(
 
     if best_partial and max_model_len is None:
         size, mem, ep = best_partial
-        reduced = mem.kv_tokens // 1024 * 1024
+        reduced = _lowered_context(mem)
         if reduced >= MIN_CONTEXT:
-            tried.append(
-                f"max_model_len lowered from {context} to {reduced} so that one full sequence fits the KV cache"
-            )
+            lowered = [_lowered_reason(context, reduced, mem)]
             return _single_node_plan(
-                model, gpus, size, ep, mem, reduced, gpu_memory_utilization, reasons, tried
+                model, gpus, size, ep, mem, reduced, gpu_memory_utilization, reasons, tried, lowered
             )
     raise ServingError(_no_fit_message(model, gpus, gpu_bytes, context, tried, gpu_memory_utilization))
 
@@ -232,8 +283,9 @@ def _single_node_plan(
     utilization: float,
     reasons: list[str],
     tried: list[str],
+    lowered: list[str] | None = None,
 ) -> Plan:
-    reasons = reasons + [f"not chosen: {t}" for t in tried]
+    reasons = reasons + [f"not chosen: {t}" for t in tried] + (lowered or [])
     reasons.append(
         f"TP {tp}: weights {_gib(mem.weights)} per GPU, KV cache {_gib(mem.kv_room)} per GPU "
         f"≈ {mem.kv_tokens} tokens per replica ({mem.kv_tokens // context} full {context}-token sequences)"
@@ -256,7 +308,7 @@ def _single_node_plan(
                 else ""
             )
         )
-    return Plan(
+    plan = Plan(
         model=model,
         gpus=gpus[: replicas * tp],
         tp=tp,
@@ -268,8 +320,11 @@ def _single_node_plan(
         weights_per_gpu=mem.weights,
         kv_room_per_gpu=mem.kv_room,
         kv_tokens=mem.kv_tokens,
+        kv_bytes_per_token=mem.kv_per_token,
         reasons=reasons,
     )
+    plan.reasons.append(plan.margin())
+    return plan
 
 
 def _multi_node_plan(
@@ -300,10 +355,9 @@ def _multi_node_plan(
             "Use a quantized (FP8/INT4) checkpoint or more nodes."
         )
     if mem.kv_tokens < context:
-        reasons.append(
-            f"max_model_len lowered from {context} to the KV cache's {mem.kv_tokens // 1024 * 1024}"
-        )
-        context = mem.kv_tokens // 1024 * 1024
+        reduced = _lowered_context(mem)
+        reasons.append(_lowered_reason(context, reduced, mem))
+        context = reduced
     reasons.append(
         f"TP {tp} × PP {pp}: weights {_gib(mem.weights)} per GPU, KV cache {_gib(mem.kv_room)} per GPU "
         f"≈ {mem.kv_tokens} tokens"
@@ -312,7 +366,7 @@ def _multi_node_plan(
         reasons.append(
             f"expert parallelism: the {model.experts} experts are spread whole over each node's GPUs"
         )
-    return Plan(
+    plan = Plan(
         model=model,
         gpus=gpus,
         tp=tp,
@@ -324,10 +378,13 @@ def _multi_node_plan(
         weights_per_gpu=mem.weights,
         kv_room_per_gpu=mem.kv_room,
         kv_tokens=mem.kv_tokens,
+        kv_bytes_per_token=mem.kv_per_token,
         nodes=pp,
         ray=True,
         reasons=reasons,
     )
+    plan.reasons.append(plan.margin())
+    return plan
 
 
 def _no_fit_message(
