@@ -62,6 +62,7 @@ def test_oom_message_lists_next_plans_as_commands(plan):
     assert "`python -m agentkit serve Qwen/Qwen3-32B --tp 4`" in message
     assert "`python -m agentkit serve Qwen/Qwen3-32B --max-model-len 20480`" in message
     assert "log: /tmp/x.log" in message and "CUDA out of memory" in message
+    assert "add --keep to leave it running: `agentkit run` on a task with this model reuses it" in message
 
 
 @pytest.mark.parametrize(

@@ -90,6 +90,10 @@ def diagnose(
             f"gpu_memory_utilization {plan.gpu_memory_utilization})."
         ]
         lines += [f"  next: {what}: `{_serve_cmd(model_arg, extra)}`" for what, extra in tries]
+        if tries:
+            lines.append(
+                "  (add --keep to leave it running: `agentkit run` on a task with this model reuses it)"
+            )
         message = "\n".join(lines)
     elif kind == "port":
         message = f"{head}: port {port} is already in use. Stop what uses it (`ss -ltnp 'sport = :{port}'`) or pass --port."
