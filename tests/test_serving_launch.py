@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -119,6 +120,33 @@ async def test_launches_two_tp2_replicas_on_four_gpus_and_cleans_up(fake):
     assert "--enable-reasoning" not in joined
     assert statuses[0].startswith("Plan for Qwen3-32B on vllm 0.10.1")
     assert "  - parsers: tool calls parsed by hermes; reasoning parser qwen3\n" in statuses[0]
+
+
+@pytest.mark.anyio
+async def test_keep_leaves_the_servers_running_and_says_how_to_stop_them(fake, monkeypatch):
+    monkeypatch.setenv("FAKE_GPUS", "2")
+    folder = fake.make_model("Qwen3-0.6B")
+    port = free_ports(2)
+    statuses = []
+    try:
+        async with ensure_server(
+            {"path": str(folder), "port": port}, keep=True, on_status=statuses.append
+        ) as s:
+            assert len(s.replicas) == 2
+        leaders = fake.pids()[::2]
+        assert all(alive(p) for p in fake.pids())
+        async with httpx.AsyncClient() as client:
+            assert (await client.get(f"http://127.0.0.1:{port + 1}/health")).status_code == 200
+        groups = " ".join(f"-{p}" for p in leaders)
+        assert statuses[-1].startswith(f"left running: Qwen3-0.6B at http://127.0.0.1:{port}/v1, ")
+        assert statuses[-1].endswith(f"stop it with `kill -TERM -- {groups}`")
+        async with ensure_server({"path": str(folder), "port": port}, on_status=statuses.append) as again:
+            assert not again.started and again.replicas == s.replicas
+        assert all(alive(p) for p in fake.pids())  # a reused server is not ours to stop
+    finally:
+        for pid in fake.pids()[::2]:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)
 
 
 @pytest.mark.anyio

@@ -218,3 +218,9 @@ async def ensure_server(
     finally:
         if not keep:
             await _stop(servers)
+        elif on_status:
+            groups = " ".join(f"-{s.pid}" for s in servers)
+            on_status(
+                f"left running: {opts.served_name} at {', '.join(urls)} (logs in {run_dir}); "
+                f"stop it with `kill -TERM -- {groups}`"
+            )
