@@ -262,3 +262,14 @@ async def test_clear_errors(tmp_path, hi_model):
         await run(
             TransformersLLM(hi_model, device="cpu"), ModelRequest(messages=USER, sampling={"best_of": 2})
         )
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    "variant, asked, thinks", [("instruct-2507", True, False), ("thinking-2507", False, True)]
+)
+async def test_the_variant_decides_thinking_as_in_the_http_backends(hi_model, variant, asked, thinks):
+    llm = TransformersLLM(hi_model, device="cpu", variant=variant)
+    _, finished = await run(llm, ModelRequest(messages=USER, thinking=asked))
+    assert finished.output.thinking is thinks
+    assert finished.output.prompt == render_prompt(USER, None, enable_thinking=thinks, variant=variant)

@@ -28,7 +28,6 @@ from agentkit.llm.types import ModelEvent, ModelRequest, StepFinished, StepOutpu
 log = logging.getLogger("agentkit.llm")
 STOP_TOKENS = ("<|im_end|>", "<|endoftext|>")
 SAMPLING_KEYS = ("temperature", "top_p", "top_k", "min_p", "presence_penalty", "seed")
-_FORCED_THINKING = {"thinking-2507": True, "instruct-2507": False, "coder": False}
 _INSTALL = "pip install 'agentkit[transformers]' (torch and transformers)"
 
 
@@ -89,10 +88,10 @@ class TransformersLLM:
         from agentkit.llm.native import EARLY_STOP
         from agentkit.qwen3.model_template import render_with_template
         from agentkit.qwen3.parser import OutputParser
-        from agentkit.qwen3.template import render_prompt, tool_format_for
+        from agentkit.qwen3.template import render_prompt, step_thinks, tool_format_for
 
         loaded = await self._ensure_loaded()
-        thinking = _FORCED_THINKING.get(self.variant, request.thinking)
+        thinking = step_thinks(self.variant, request.thinking)
         if loaded.template is not None:
             prompt = render_with_template(
                 loaded.template, request.messages, request.tools or None, enable_thinking=thinking
