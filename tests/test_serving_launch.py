@@ -223,8 +223,9 @@ async def test_readiness_timeout_stops_a_hung_engine(fake, monkeypatch):
     from agentkit.serving.spec import ServeOptions, prepare
 
     spec = prepare(ServeOptions(path=str(folder), port=free_ports(1), timeout=1.5))
-    with pytest.raises(ServingError, match="did not become ready within 2 s .*Still loading"):
+    with pytest.raises(ServingError, match="did not become ready within 2 s .*Still loading") as err:
         await start_servers(spec)
+    assert f"allow longer: `python -m agentkit serve {folder.resolve()} --timeout SECONDS`" in str(err.value)
     assert not any(alive(p) for p in fake.pids())
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -136,9 +137,13 @@ async def start_servers(
                 await anyio.sleep(0.5)  # let the engine finish writing its traceback
             server.new_log_lines()
             if exc.reason == "timeout":
+                serve = shlex.join(
+                    ["python", "-m", "agentkit", "serve", spec.options.model_arg, "--timeout", "SECONDS"]
+                )
                 failures.append(
                     f"{spec.engine.name} did not become ready within {spec.options.timeout:.0f} s (last line: "
-                    f"{server.last_line!r}); log: {server.log_path}. Raise --timeout if weights are still loading."
+                    f"{server.last_line!r}); log: {server.log_path}. If the weights are still loading, allow "
+                    f"longer: `{serve}` (a task with this model then reuses that server)."
                 )
             else:
                 failures.append(
