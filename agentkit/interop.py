@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import anyio
-
 from agentkit.tooling.base import ToolContext, ToolResult
 from agentkit.tooling.decorator import to_tool_result
+from agentkit.tooling.threads import run_blocking
 
 
 def _schema(parameters: Any) -> dict[str, Any]:
@@ -41,7 +40,7 @@ class QwenAgentTool:
 
     async def call(self, arguments: dict[str, Any], ctx: ToolContext) -> ToolResult:
         params = json.dumps(arguments, ensure_ascii=False)
-        value = await anyio.to_thread.run_sync(lambda: self.tool.call(params))
+        value = await run_blocking(lambda: self.tool.call(params), name=f"tool {self.name}")
         if isinstance(value, list):  # Qwen-Agent's list of ContentItem
             texts = [
                 getattr(item, "text", None) or (item.get("text") if isinstance(item, dict) else None)

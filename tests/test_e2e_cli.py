@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 
@@ -143,3 +147,45 @@ def test_bad_task_file_exits_2_without_traceback(tmp_path):
 def test_help_is_fast_and_lists_commands():
     proc = cli("--help")
     assert proc.returncode == 0 and "run" in proc.stdout and "serve" in proc.stdout and "mcp" in proc.stdout
+
+
+@pytest.mark.parametrize("during", ["tool", "stream"])
+def test_ctrl_c_during_a_tool_or_the_stream_exits_at_once_without_a_traceback(tmp_path, during):
+    """Ctrl-C while a blocking sync tool runs, or while the model streams: exit 130 promptly, nothing left."""
+    running = tmp_path / "running"
+    (tmp_path / "slow.py").write_text(
+        "import pathlib, time\n\n"
+        "def nap(seconds: int) -> str:\n"
+        "    'Sleep.'\n"
+        f"    pathlib.Path({str(running)!r}).touch()\n"
+        "    time.sleep(seconds)\n"
+        "    return 'slept'\n"
+    )
+    reply = {"think": "Nap.", "tool_calls": [{"name": "nap", "arguments": {"seconds": 60}}]}
+    faults = [{"chunk_delay_s": 0.5, "times": "always"}] if during == "stream" else []
+    script = {"model": "Qwen/Qwen3-8B", "replies": [reply, "Done."], "faults": faults}
+    with serve_in_thread(script) as sim:
+        task = write_task(tmp_path, sim.base_url, tools=["slow:nap"])
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "agentkit", "run", str(task)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+        )
+        try:
+            deadline = time.perf_counter() + 30
+            while time.perf_counter() < deadline and not (
+                running.exists() if during == "tool" else sim.requests()
+            ):
+                time.sleep(0.05)
+            time.sleep(0.3)
+            assert proc.poll() is None and running.exists() == (during == "tool")
+            proc.send_signal(signal.SIGINT)
+            started = time.perf_counter()
+            _, err = proc.communicate(timeout=20)
+        finally:
+            proc.kill()
+    assert time.perf_counter() - started < 5
+    assert proc.returncode == 130
+    assert "interrupted" in err and "Traceback" not in err

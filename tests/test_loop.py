@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import anyio
@@ -130,6 +131,31 @@ async def test_timeout_cap_and_policies():
     tool_results = [m["content"] for m in result.messages if m["role"] == "tool"]
     assert "timed out after 0.1 s" in tool_results[0]
     assert "denied" in tool_results[1]
+
+
+@pytest.mark.anyio
+async def test_a_blocking_sync_tool_is_timed_out_and_cancelled_promptly():
+    release = threading.Event()
+
+    @tool
+    def stuck() -> str:
+        """Blocks until released."""
+        release.wait(10)
+        return "done"
+
+    try:
+        llm = PreparedLLM(turn(calls=[call("stuck")]), turn("x"))
+        started = time.perf_counter()
+        result = await Agent(llm, [stuck], tool_timeout=0.2).run("go")
+        assert time.perf_counter() - started < 2
+        assert "timed out after 0.2 s" in result.messages[2]["content"]
+        llm = PreparedLLM(turn(calls=[call("stuck")]))
+        started = time.perf_counter()
+        with anyio.move_on_after(0.2):
+            await Agent(llm, [stuck]).run("go")
+        assert time.perf_counter() - started < 2
+    finally:
+        release.set()
 
 
 @pytest.mark.anyio

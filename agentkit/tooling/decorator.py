@@ -8,11 +8,11 @@ import re
 from collections.abc import Callable
 from typing import Any, get_type_hints
 
-import anyio
 import pydantic
 
 from agentkit.tooling.base import ToolContext, ToolResult
 from agentkit.tooling.schema import inline_refs, strip_titles
+from agentkit.tooling.threads import run_blocking
 
 _PARAM_LINE = re.compile(r"^\s*[:@]?(?:param\s+)?(\w+)\s*(?:\([^)]*\))?\s*:\s*(.+)$")
 
@@ -93,7 +93,7 @@ class FunctionTool:
         if self._is_async:
             value = await self.func(**kwargs)
         else:
-            value = await anyio.to_thread.run_sync(lambda: self.func(**kwargs))
+            value = await run_blocking(lambda: self.func(**kwargs), name=f"tool {self.name}")
         return to_tool_result(value)
 
 
