@@ -27,7 +27,7 @@ def test_full_file_loads_every_setting(monkeypatch):
     assert model.endpoint == "http://127.0.0.1:8000/v1"  # the ${VAR:-default}
     assert model.api_key == "sekret"  # the ${VAR}
     assert (model.name, model.mode, model.variant, model.max_tokens, model.timeout) == (
-        "Qwen3-30B-A3B", "server", "hybrid", 2048, 120.0,
+        "Qwen3-30B-A3B", "native", "hybrid", 2048, 120.0,
     )  # fmt: skip
     assert model.sampling() == {
         "temperature": 0.6,
@@ -145,6 +145,10 @@ def test_wrong_types_say_what_is_expected():
         ("base_dir: /x\n", "1:1: `base_dir` is set by agentkit"),
         ("simulation: nope.jsonl\n", "simulation script 'nope.jsonl' not found"),
         ("a: 1\na: 2\n", "2: key 'a' appears twice in one mapping (first at line 1)"),
+        (
+            "model: {mode: server}\nthinking_budget: 512\n",
+            "2:1: `thinking_budget` needs `model.mode: native`",
+        ),
     ],
 )
 def test_bad_values(tmp_path, text, expected):

@@ -53,6 +53,19 @@ async def test_thinking_budget_closes_reasoning_and_continues_the_turn():
 
 
 @pytest.mark.anyio
+async def test_server_mode_refuses_a_thinking_budget_instead_of_ignoring_it():
+    script = {"model": "m", "replies": [{"think": "short", "text": "ok"}]}
+    async with run_simulator(script) as sim:
+        llm = ServerBackend(Endpoint(sim.base_url), "m")
+        with pytest.raises(LLMError, match="thinking_budget needs native mode"):
+            await collect(llm, ModelRequest(USER, thinking=True, thinking_budget=20))
+        _, out = await collect(llm, ModelRequest(USER, thinking=False, thinking_budget=20))
+        assert [r["path"] for r in sim.requests() if "completions" in r["path"]] == ["/v1/chat/completions"]
+        await llm.aclose()
+    assert out.parsed.content == "ok"
+
+
+@pytest.mark.anyio
 async def test_budget_not_spent_means_one_request():
     script = {"model": "m", "replies": [{"think": "short", "text": "ok"}]}
     async with run_simulator(script) as sim:

@@ -94,6 +94,12 @@ def _validate(data: Any, base_dir: Path, locations: Locations) -> TaskConfig:
             f"{_at(locations, ('simulation',))}: simulation script {task.simulation!r} not found in {base_dir}; "
             "fix the path (relative to the task file) or remove the key"
         )
+    if task.thinking_budget is not None and task.model.mode == "server":
+        raise TaskError(
+            f"{_at(locations, ('thinking_budget',))}: `thinking_budget` needs `model.mode: native` (agentkit "
+            "stops the reasoning and continues the turn itself; in server mode the server renders and "
+            "generates the whole turn). Remove thinking_budget or use mode: native"
+        )
     _resolve_model_path(task)
     _parse_mcp_servers(task, data)
     return task

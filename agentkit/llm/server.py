@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from agentkit.llm.backend import HTTPBackend
+from agentkit.llm.errors import LLMError
 from agentkit.llm.http import Endpoint
 from agentkit.llm.types import ModelEvent, ModelRequest, StepFinished, StepOutput, Usage
 from agentkit.qwen3.parser import parse_output
@@ -45,6 +46,11 @@ class ServerBackend(HTTPBackend):
     async def _attempt(self, request: ModelRequest, endpoint: Endpoint) -> AsyncIterator[ModelEvent]:
         started = time.perf_counter()
         thinking = self.effective_thinking(request.thinking)
+        if thinking and request.thinking_budget is not None:
+            raise LLMError(
+                "thinking_budget needs native mode (agentkit stops the reasoning and continues the turn "
+                "itself; in server mode the server generates the whole turn). Use NativeBackend or drop the budget."
+            )
         body: dict[str, Any] = {
             "model": self.model,
             "messages": _wire_messages(request.messages),
