@@ -95,9 +95,10 @@ def test_retries_overload_and_cut_stream_without_running_a_tool_twice(tmp_path):
     assert out["steps"][0]["retries"] >= 3
 
 
-def test_context_overflow_is_caught_before_sending(tmp_path):
+@pytest.mark.parametrize("mode", ["native", "server"])
+def test_context_overflow_is_caught_before_sending(tmp_path, mode):
     with serve_in_thread(replay_script(max_model_len=40)) as sim:
-        task = write_task(tmp_path, sim.base_url)
+        task = write_task(tmp_path, sim.base_url, model={"mode": mode})
         out, proc = run_json(task)
         sent = [r for r in sim.requests() if r["path"].endswith("completions")]
     assert proc.returncode == 1

@@ -14,6 +14,7 @@ from agentkit.llm.errors import ContextOverflow, LLMError
 from agentkit.llm.http import Endpoint, RetryableError, backoff_delay
 from agentkit.llm.types import ModelEvent, ModelRequest, Retrying, StreamRestarted
 from agentkit.qwen3.template import detect_variant, step_thinks, tool_format_for
+from agentkit.qwen3.tokens import count_tokens
 
 log = logging.getLogger("agentkit.llm")
 
@@ -86,6 +87,14 @@ class HTTPBackend:
                 f"takes at most {self.max_model_len} (max_model_len). Shorten the conversation or tool "
                 "outputs (max_tool_output), or serve the model with a larger --max-model-len."
             )
+
+    async def count_prompt(self, prompt: str, endpoint: Endpoint) -> int:
+        """Prompt tokens: the approximate count, confirmed by the server's tokenizer when it gets close."""
+        approx = count_tokens(prompt)
+        if not self.max_model_len or approx < self.max_model_len * 0.5:
+            return approx
+        exact = await endpoint.count_tokens(self.model, prompt)
+        return approx if exact is None else exact
 
     def _count_failure(self, attempt: int, exc: RetryableError) -> int:
         """One more failed attempt; past ``max_retries`` the final error."""

@@ -67,7 +67,7 @@ class NativeBackend(HTTPBackend):
         started = time.perf_counter()
         thinking = self.effective_thinking(request.thinking)
         prompt = self.render(request, thinking)
-        prompt_tokens = await self._count_prompt(prompt, endpoint)
+        prompt_tokens = await self.count_prompt(prompt, endpoint)
         self.check_context(prompt_tokens, request.max_tokens)
         parser = OutputParser(tools=request.tools or None, tool_format=self.tool_format, thinking=thinking)
         budget = request.thinking_budget if thinking else None
@@ -125,14 +125,6 @@ class NativeBackend(HTTPBackend):
                 raw_text=text,
             )
         )
-
-    async def _count_prompt(self, prompt: str, endpoint: Endpoint) -> int:
-        """Prompt tokens: the approximate count, confirmed by the server's tokenizer when it gets close."""
-        approx = count_tokens(prompt)
-        if not self.max_model_len or approx < self.max_model_len * 0.5:
-            return approx
-        exact = await endpoint.count_tokens(self.model, prompt)
-        return approx if exact is None else exact
 
     async def _complete(
         self, endpoint: Endpoint, prompt: str, request: ModelRequest, max_tokens: int | None

@@ -12,6 +12,7 @@ from agentkit.llm.errors import LLMError
 from agentkit.llm.http import Endpoint
 from agentkit.llm.types import ModelEvent, ModelRequest, StepFinished, StepOutput, Usage
 from agentkit.qwen3.parser import parse_output
+from agentkit.qwen3.template import render_prompt
 from agentkit.qwen3.types import (
     ContentDelta,
     ParsedOutput,
@@ -51,6 +52,7 @@ class ServerBackend(HTTPBackend):
                 "thinking_budget needs native mode (agentkit stops the reasoning and continues the turn "
                 "itself; in server mode the server generates the whole turn). Use NativeBackend or drop the budget."
             )
+        await self._check_prompt_fits(request, thinking, endpoint)
         body: dict[str, Any] = {
             "model": self.model,
             "messages": _wire_messages(request.messages),
@@ -103,6 +105,19 @@ class ServerBackend(HTTPBackend):
             yield ToolCallInvalid(call) if hasattr(call, "error") else ToolCallComplete(call)
         self.trace("server.step", {"finish_reason": finish, "duration_s": time.perf_counter() - started})
         yield StepFinished(StepOutput(parsed=parsed, finish_reason=finish, usage=usage, thinking=thinking))
+
+    async def _check_prompt_fits(self, request: ModelRequest, thinking: bool, endpoint: Endpoint) -> None:
+        """Fail before sending a prompt longer than ``max_model_len``: the server renders it as the official
+        template does, so our renderer tells its length."""
+        if not self.max_model_len:
+            return
+        try:
+            prompt = render_prompt(
+                request.messages, request.tools or None, enable_thinking=thinking, variant=self.variant
+            )
+        except ValueError:  # history our renderer refuses: leave the judgement to the server
+            return
+        self.check_context(await self.count_prompt(prompt, endpoint), request.max_tokens)
 
     def _checked(
         self, request: ModelRequest, reasoning: str | None, content: str, calls: dict[int, dict[str, str]]
