@@ -11,7 +11,7 @@ from typing import Any
 
 from agentkit.agent.loop import Agent, Approver
 from agentkit.llm.errors import EndpointUnreachable, LLMError
-from agentkit.llm.types import LLM, ModelRequest, StepFinished
+from agentkit.llm.types import LLM, NON_THINKING_SAMPLING, ModelRequest, StepFinished
 from agentkit.tooling.toolset import ToolSet
 
 log = logging.getLogger("agentkit")
@@ -132,12 +132,14 @@ async def _local_server(
     return [sim.base_url], None
 
 
-def _sampling_handler(llm: LLM) -> Callable[..., Any]:
-    """Answer an MCP server's sampling request with our own model, thinking off."""
+def _sampling_handler(llm: LLM, overrides: dict[str, Any]) -> Callable[..., Any]:
+    """Answer an MCP server's sampling request with our own model, thinking off (with the model card's
+    non-thinking sampling and the task's ``overrides``)."""
+    sampling = {**NON_THINKING_SAMPLING, **overrides}
 
     async def handle(messages: list[dict[str, Any]], system_prompt: str | None, max_tokens: int) -> str:
         history = ([{"role": "system", "content": system_prompt}] if system_prompt else []) + list(messages)
-        request = ModelRequest(messages=history, thinking=False, max_tokens=max_tokens)
+        request = ModelRequest(messages=history, thinking=False, sampling=sampling, max_tokens=max_tokens)
         async for event in llm.stream(request):
             if isinstance(event, StepFinished):
                 return event.output.parsed.content or ""
@@ -181,7 +183,7 @@ async def open_agent(
 
             providers = providers_from_config(
                 task.mcp_servers,
-                sampling_handler=_sampling_handler(llm),
+                sampling_handler=_sampling_handler(llm, task.model.sampling()),
                 elicitation_handler=elicitation_handler,
                 on_log=on_log,
                 reserved_names=[t.name for t in resolved],
