@@ -101,6 +101,11 @@ def run_command(args: argparse.Namespace) -> int:
         approve = lambda name, arguments: True  # noqa: E731
     elif sys.stdin.isatty():
         approve = _terminal_approver(console)
+    elicit = None
+    if task.mcp_servers:  # MCP servers' questions for the user: asked here, or refused without a terminal
+        from agentkit.mcp.elicitation import terminal_elicitation
+
+        elicit = terminal_elicitation(console, interactive=sys.stdin.isatty())
     tracer = None
     if args.trace:
         from agentkit.trace import Tracer
@@ -109,7 +114,13 @@ def run_command(args: argparse.Namespace) -> int:
 
     async def main() -> Any:
         async with open_agent(
-            task, approve=approve, tracer=tracer, allow_simulation=True, notice=notice, keep_server=args.keep
+            task,
+            approve=approve,
+            tracer=tracer,
+            allow_simulation=True,
+            notice=notice,
+            elicitation_handler=elicit,
+            keep_server=args.keep,
         ) as agent:
             return await agent.run(prompt, on_event=view)
 

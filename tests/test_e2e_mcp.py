@@ -55,3 +55,48 @@ def test_task_calls_tools_on_stdio_and_http_servers_with_a_dead_one_beside(tmp_p
     assert "Traceback" not in proc.stderr
     assert '"name": "local__echo"' in first_prompt and '"name": "remote__echo"' in first_prompt
     assert "gone" not in first_prompt
+
+
+def test_server_sampling_answered_by_the_task_model_and_elicitation_refused_without_a_terminal(tmp_path):
+    everything = require_everything()
+    script = {
+        "model": "Qwen3-8B",
+        "conversations": [
+            {
+                "match": "trigger-sampling-request context",
+                "replies": [{"text": "Sampled by the task's model."}],
+            },
+            {
+                "replies": [
+                    {
+                        "tool_calls": [
+                            {
+                                "name": "trigger-sampling-request",
+                                "arguments": {"prompt": "hi", "maxTokens": 30},
+                            },
+                            {"name": "trigger-elicitation-request", "arguments": {}},
+                        ]
+                    },
+                    {"text": "Done."},
+                ]
+            },
+        ],
+    }
+    with serve_in_thread(script) as sim:
+        task = {
+            "model": {"endpoint": sim.base_url},
+            "prompt": "Sample and ask.",
+            "mcp_servers": {"everything": {"command": everything, "args": ["stdio"]}},
+        }
+        (tmp_path / "task.yaml").write_text(yaml.safe_dump(task))
+        proc = cli("run", str(tmp_path / "task.yaml"), "--json", timeout=120)  # stdin is not a terminal
+        sampling = [
+            r["body"] for r in sim.requests() if "trigger-sampling-request context" in r["body"]["prompt"]
+        ]
+    assert proc.returncode == 0, proc.stderr
+    sampled, elicited = json.loads(proc.stdout)["steps"][0]["tool_calls"]
+    assert "Sampled by the task's model." in sampled["result"] and not sampled["is_error"]
+    [body] = sampling
+    assert body["prompt"].endswith("<|im_start|>assistant\n<think>\n\n</think>\n\n")  # thinking off
+    assert (body["max_tokens"], body["temperature"], body["top_p"]) == (30, 0.7, 0.8)
+    assert elicited["is_error"] and "there is no terminal to ask on" in elicited["result"]
