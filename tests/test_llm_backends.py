@@ -10,7 +10,13 @@ from agentkit.llm.native import EARLY_STOP, NativeBackend, _coder_safe
 from agentkit.llm.server import ServerBackend
 from agentkit.llm.types import ModelRequest, Retrying, StepFinished, StreamRestarted
 from agentkit.qwen3.template import render_prompt
-from agentkit.qwen3.types import ContentDelta, ReasoningDelta
+from agentkit.qwen3.types import (
+    ContentDelta,
+    ReasoningDelta,
+    ToolCallArgsDelta,
+    ToolCallComplete,
+    ToolCallStarted,
+)
 from agentkit.testing import run_simulator
 
 TOOLS = [
@@ -94,6 +100,48 @@ async def test_cut_stream_restarts_the_step_and_overload_is_retried(backend):
         "Retrying",
     ]
     assert out.parsed.content == "hello there, a long enough answer"
+
+
+def _event_summary(events) -> dict:
+    """What a step's events say, independent of how the text was chunked."""
+    out = events[-1].output
+    return {
+        "reasoning": "".join(e.text for e in events if isinstance(e, ReasoningDelta)),
+        "content": "".join(e.text for e in events if isinstance(e, ContentDelta)),
+        "started": [(e.index, e.name) for e in events if isinstance(e, ToolCallStarted)],
+        "args": "".join(e.text for e in events if isinstance(e, ToolCallArgsDelta)),
+        "complete": [(e.call.name, e.call.arguments) for e in events if isinstance(e, ToolCallComplete)],
+        "finish": out.finish_reason,
+        "thinking": out.thinking,
+        "parsed": (out.parsed.content, out.parsed.reasoning_content),
+    }
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("thinking", [True, False])
+async def test_native_and_server_mode_give_the_same_events(thinking):
+    script = {
+        "model": "Qwen/Qwen3-8B",
+        "chunk_chars": 3,
+        "replies": [
+            {
+                "think": "Look it up.",
+                "text": "Sure.",
+                "tool_calls": [{"name": "lookup", "arguments": {"key": "k"}}],
+            }
+        ],
+    }
+    summaries = []
+    async with run_simulator(script) as sim:
+        for backend in (NativeBackend, ServerBackend):
+            llm = backend(Endpoint(sim.base_url))
+            events, _ = await collect(llm, ModelRequest(USER, tools=TOOLS, thinking=thinking))
+            summaries.append(_event_summary(events))
+            await llm.aclose()
+    native, server = summaries
+    assert native == server
+    assert native["finish"] == "tool_calls" and native["complete"] == [("lookup", {"key": "k"})]
+    assert native["reasoning"] == ("Look it up." if thinking else "")
 
 
 @pytest.mark.anyio

@@ -59,7 +59,7 @@ async def test_from_replies_streams_parse_events_then_the_step():
     assert "".join(e.text for e in events if isinstance(e, ReasoningDelta)) == out.parsed.reasoning_content
     assert "".join(e.text for e in events if isinstance(e, ToolCallArgsDelta)).strip().startswith("{")
     assert out.parsed.tool_calls[0].arguments == {"city": "Paris"}
-    assert out.finish_reason == "stop" and out.thinking is True
+    assert out.finish_reason == "tool_calls" and out.thinking is True
     assert out.usage.prompt_tokens == count_tokens(
         out.prompt
     ) and out.usage.completion_tokens == count_tokens(out.raw_text)

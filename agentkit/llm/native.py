@@ -11,7 +11,14 @@ from agentkit.llm.backend import HTTPBackend
 from agentkit.llm.errors import ContextOverflow
 from agentkit.llm.http import Endpoint
 from agentkit.llm.prefix import measure_reuse
-from agentkit.llm.types import ModelEvent, ModelRequest, StepFinished, StepOutput, Usage
+from agentkit.llm.types import (
+    ModelEvent,
+    ModelRequest,
+    StepFinished,
+    StepOutput,
+    Usage,
+    turn_finish_reason,
+)
 from agentkit.qwen3.parser import OutputParser
 from agentkit.qwen3.template import render_prompt
 from agentkit.qwen3.tokens import count_tokens
@@ -115,10 +122,11 @@ class NativeBackend(HTTPBackend):
                 "duration_s": time.perf_counter() - started,
             },
         )
+        parsed = parser.result()
         yield StepFinished(
             StepOutput(
-                parsed=parser.result(),
-                finish_reason=finish,
+                parsed=parsed,
+                finish_reason=turn_finish_reason(finish, parsed),
                 usage=usage,
                 thinking=thinking,
                 prompt=prompt,

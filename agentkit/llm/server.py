@@ -10,7 +10,14 @@ from typing import Any
 from agentkit.llm.backend import HTTPBackend
 from agentkit.llm.errors import LLMError
 from agentkit.llm.http import Endpoint
-from agentkit.llm.types import ModelEvent, ModelRequest, StepFinished, StepOutput, Usage
+from agentkit.llm.types import (
+    ModelEvent,
+    ModelRequest,
+    StepFinished,
+    StepOutput,
+    Usage,
+    turn_finish_reason,
+)
 from agentkit.qwen3.parser import parse_output
 from agentkit.qwen3.template import render_prompt
 from agentkit.qwen3.types import (
@@ -104,6 +111,7 @@ class ServerBackend(HTTPBackend):
         for call in parsed.all_calls():
             yield ToolCallInvalid(call) if hasattr(call, "error") else ToolCallComplete(call)
         self.trace("server.step", {"finish_reason": finish, "duration_s": time.perf_counter() - started})
+        finish = turn_finish_reason(finish, parsed)
         yield StepFinished(StepOutput(parsed=parsed, finish_reason=finish, usage=usage, thinking=thinking))
 
     async def _check_prompt_fits(self, request: ModelRequest, thinking: bool, endpoint: Endpoint) -> None:

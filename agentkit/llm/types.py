@@ -72,6 +72,12 @@ class StepOutput:
     """The raw generated text (native mode), including any thinking-budget insertion."""
 
 
+def turn_finish_reason(finish: str, parsed: ParsedOutput) -> str:
+    """A step's finish reason as every backend reports it, the way ``/v1/chat/completions`` does: a turn
+    that stopped after making tool calls finished with ``tool_calls``."""
+    return "tool_calls" if finish == "stop" and parsed.all_calls() else finish
+
+
 @dataclass(frozen=True, slots=True)
 class Retrying:
     """A request failed in a retryable way and will be sent again after ``delay`` seconds."""

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from agentkit.llm.native import EARLY_STOP
-from agentkit.llm.types import ModelEvent, ModelRequest, StepFinished, StepOutput, Usage
+from agentkit.llm.types import ModelEvent, ModelRequest, StepFinished, StepOutput, Usage, turn_finish_reason
 from agentkit.qwen3.parser import OutputParser
 from agentkit.qwen3.template import render_prompt, step_thinks
 from agentkit.qwen3.tokens import count_tokens, tokenize
@@ -76,10 +76,11 @@ class ScriptedLLM:
             yield event
         prompt = render_prompt(request.messages, tools, enable_thinking=thinking, variant=self.script.variant)
         usage = Usage(prompt_tokens=count_tokens(prompt), completion_tokens=count_tokens(output))
+        parsed = parser.result()
         yield StepFinished(
             StepOutput(
-                parsed=parser.result(),
-                finish_reason=finish,
+                parsed=parsed,
+                finish_reason=turn_finish_reason(finish, parsed),
                 usage=usage,
                 thinking=thinking,
                 prompt=prompt,
