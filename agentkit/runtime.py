@@ -115,7 +115,7 @@ async def _local_server(
         except ServingError as exc:
             if not can_simulate:
                 raise LLMError(str(exc)) from exc
-            reason = f"{reason}, and no server for {model.path or model.name} can be started here: {exc}"
+            reason = f"{reason}, and no server for {model.path or model.name} can be started here: {str(exc).rstrip('.')}"
     if not can_simulate:
         raise EndpointUnreachable(
             f"{reason}. Start one (e.g. `python -m agentkit serve Qwen/Qwen3-8B`, or `vllm serve Qwen/Qwen3-8B "

@@ -65,6 +65,7 @@ def test_main_command_falls_back_to_a_labelled_simulation():
     assert out["simulated"] is True
     notices = [line for line in proc.stderr.splitlines() if "SIMULATION" in line]
     assert len(notices) == 1 and "replay.yaml" in notices[0] and "no model runs" in notices[0]
+    assert ".." not in notices[0]  # one sentence runs into the next cleanly
 
 
 def test_plain_output_and_live_view():
