@@ -124,6 +124,8 @@ def to_openai_messages(messages: list[Any]) -> list[dict[str, Any]]:
 
 def _llm_config(llm: dict[str, Any] | None) -> tuple[dict[str, Any], dict[str, Any]]:
     """Qwen-Agent's ``llm`` dict as agentkit's model section plus run options."""
+    from agentkit.config.task import SAMPLING_KEYS
+
     cfg = dict(llm or {})
     server = cfg.get("model_server") or cfg.get("base_url") or cfg.get("api_base")
     if server == "dashscope" or (server is None and cfg.get("model_type") == "qwen_dashscope"):
@@ -136,7 +138,7 @@ def _llm_config(llm: dict[str, Any] | None) -> tuple[dict[str, Any], dict[str, A
     for key in ("mode", "variant", "path", "engine"):
         if key in cfg:
             model[key] = cfg[key]
-    for key in ("temperature", "top_p", "top_k", "min_p", "presence_penalty", "max_tokens"):
+    for key in (*SAMPLING_KEYS, "max_tokens"):
         if key in gen:
             model[key] = gen[key]
     if "max_tokens" not in model and "max_output_tokens" in gen:

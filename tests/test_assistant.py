@@ -142,6 +142,34 @@ def test_qwen_agent_objects_are_accepted(monkeypatch):
     assert out[-1]["content"] == "7 plums are in stock."
 
 
+@pytest.mark.parametrize("mode", ["native", "server"])
+@pytest.mark.parametrize(
+    ("generate_cfg", "thinks"),
+    [
+        ({"temperature": 0.1, "top_p": 0.5, "max_tokens": 77, "seed": 3, "repetition_penalty": 1.05}, True),
+        ({"enable_thinking": False, "top_k": 5, "frequency_penalty": 0.5}, False),
+        ({"extra_body": {"chat_template_kwargs": {"enable_thinking": False}}}, False),
+    ],
+)
+def test_generate_cfg_reaches_the_endpoint(mode, generate_cfg, thinks):
+    script = {"model": "Qwen3-8B", "replies": [{"think": "hm", "text": "Hi."}]}
+    with serve_in_thread(script) as sim:
+        llm = {"model": "Qwen3-8B", "model_server": sim.base_url, "mode": mode, "generate_cfg": generate_cfg}
+        out = Assistant(llm=llm).run_nonstream([{"role": "user", "content": "hi"}])
+        body = next(r["body"] for r in sim.requests() if "completions" in r["path"])
+    assert out[-1]["content"] == "Hi."
+    sent = {k: v for k, v in generate_cfg.items() if k not in ("enable_thinking", "extra_body")}
+    assert {k: body[k] for k in sent} == sent
+    defaults = {"temperature": 0.6, "top_p": 0.95} if thinks else {"temperature": 0.7, "top_p": 0.8}
+    assert {k: body[k] for k in defaults if k not in sent} == {
+        k: v for k, v in defaults.items() if k not in sent
+    }
+    if mode == "native":
+        assert body["prompt"].endswith("<think>\n\n</think>\n\n") != thinks
+    else:
+        assert body["chat_template_kwargs"] == {"enable_thinking": thinks}
+
+
 def test_bad_configs_say_what_to_do():
     with pytest.raises(ValueError, match="model_server"):
         Assistant(llm={"model": "qwen-max", "model_server": "dashscope"})

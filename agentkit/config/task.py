@@ -12,6 +12,16 @@ from agentkit.config.yaml_source import Locations
 Thinking = Literal["auto", "on", "off"]
 _APPROVALS = ("allow", "ask", "deny")
 MCP_KEYS = ("mcp_servers", "mcpServers", "servers")
+SAMPLING_KEYS = (
+    "temperature",
+    "top_p",
+    "top_k",
+    "min_p",
+    "presence_penalty",
+    "frequency_penalty",
+    "repetition_penalty",
+    "seed",
+)
 
 
 def _on_off(value: Any) -> Any:
@@ -45,6 +55,9 @@ class ModelConfig(BaseModel):
     top_k: int | None = None
     min_p: float | None = Field(None, ge=0, le=1)
     presence_penalty: float | None = Field(None, ge=-2, le=2)
+    frequency_penalty: float | None = Field(None, ge=-2, le=2)
+    repetition_penalty: float | None = Field(None, gt=0)
+    seed: int | None = None
     gpus: list[int] | None = None
     """GPU indices for a server agentkit launches: ``[0, 1]`` or ``"0,1"``."""
     port: int | None = Field(None, ge=1, le=65535)
@@ -92,7 +105,7 @@ class ModelConfig(BaseModel):
 
     def sampling(self) -> dict[str, Any]:
         """The sampling settings the task overrides (the rest come from the model card's defaults)."""
-        keys = ("temperature", "top_p", "top_k", "min_p", "presence_penalty")
+        keys = SAMPLING_KEYS
         return {k: getattr(self, k) for k in keys if getattr(self, k) is not None}
 
     def serving_args(self) -> dict[str, Any]:
