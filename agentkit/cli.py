@@ -56,7 +56,7 @@ def _terminal_approver(console: Any) -> Any:
         console.print(
             f"[bold yellow]Allow {name}({json.dumps(arguments, ensure_ascii=False)[:500]})? [y/N][/] ", end=""
         )
-        answer = await run_blocking(sys.stdin.readline, name="approval prompt")
+        answer = await run_blocking(sys.stdin.readline)
         return answer.strip().lower() in ("y", "yes")
 
     return approve

@@ -40,7 +40,7 @@ class QwenAgentTool:
 
     async def call(self, arguments: dict[str, Any], ctx: ToolContext) -> ToolResult:
         params = json.dumps(arguments, ensure_ascii=False)
-        value = await run_blocking(lambda: self.tool.call(params), name=f"tool {self.name}")
+        value = await run_blocking(lambda: self.tool.call(params))
         if isinstance(value, list):  # Qwen-Agent's list of ContentItem
             texts = [
                 getattr(item, "text", None) or (item.get("text") if isinstance(item, dict) else None)

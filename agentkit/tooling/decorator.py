@@ -93,7 +93,7 @@ class FunctionTool:
         if self._is_async:
             value = await self.func(**kwargs)
         else:
-            value = await run_blocking(lambda: self.func(**kwargs), name=f"tool {self.name}")
+            value = await run_blocking(lambda: self.func(**kwargs))
         return to_tool_result(value)
 
 

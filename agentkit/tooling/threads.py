@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextvars
+import queue
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -10,23 +11,59 @@ from typing import Any, TypeVar
 import anyio
 import anyio.from_thread
 import anyio.lowlevel
+import anyio.to_thread
 
 T = TypeVar("T")
 
+_IDLE_EXIT_S = 10.0
+_jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+_lock = threading.Lock()
+_idle = 0
+"""Waiting workers not yet promised a job: waiting workers = ``_idle`` + jobs in the queue."""
 
-async def run_blocking(func: Callable[[], T], *, name: str = "agentkit blocking call") -> T:
-    """Run ``func()`` in a daemon thread and wait for it, cancellably.
+
+def _worker() -> None:
+    global _idle
+    while True:
+        try:
+            job = _jobs.get(timeout=_IDLE_EXIT_S)
+        except queue.Empty:
+            with _lock:
+                if _idle:  # more waiting workers than queued jobs: this one may go
+                    _idle -= 1
+                    return
+            continue
+        job()
+        with _lock:
+            _idle += 1
+
+
+def _submit(job: Callable[[], None]) -> None:
+    """Run ``job`` on an idle daemon worker, or on a new one when none is idle."""
+    global _idle
+    with _lock:
+        spawn = not _idle
+        if not spawn:
+            _idle -= 1
+    _jobs.put(job)
+    if spawn:
+        threading.Thread(target=_worker, name="agentkit worker", daemon=True).start()
+
+
+async def run_blocking(func: Callable[[], T]) -> T:
+    """Run ``func()`` on a daemon worker thread and wait for it, cancellably.
 
     A thread cannot be stopped, so a cancelled wait (a tool's timeout, Ctrl-C) returns at once and
-    abandons the thread; being a daemon, it never holds up the process's exit (anyio's own worker
-    threads would: they are joined when the interpreter shuts down).
+    abandons the call; the worker is a daemon, so it never holds up the process's exit (anyio's own
+    worker threads would: they are joined when the interpreter shuts down). Calls running at once are
+    bounded by anyio's default thread limiter.
     """
     token = anyio.lowlevel.current_token()
     done = anyio.Event()
     outcome: dict[str, Any] = {}
     context = contextvars.copy_context()
 
-    def target() -> None:
+    def job() -> None:
         try:
             outcome["value"] = context.run(func)
         except BaseException as exc:  # handed to the waiting task
@@ -36,8 +73,9 @@ async def run_blocking(func: Callable[[], T], *, name: str = "agentkit blocking 
         except RuntimeError:  # the event loop has ended: nobody waits for this result any more
             pass
 
-    threading.Thread(target=target, name=name, daemon=True).start()
-    await done.wait()
+    async with anyio.to_thread.current_default_thread_limiter():  # at most as many as anyio's own (40)
+        _submit(job)
+        await done.wait()
     if "error" in outcome:
         raise outcome["error"]
     return outcome["value"]

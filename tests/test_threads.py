@@ -1,0 +1,41 @@
+"""run_blocking: blocking calls on reused daemon workers that a cancelled wait walks away from."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import anyio
+import pytest
+
+from agentkit.tooling.threads import run_blocking
+
+
+@pytest.mark.anyio
+async def test_values_and_errors_come_back_and_workers_are_reused():
+    names = [await run_blocking(lambda: threading.current_thread()) for _ in range(20)]
+    assert all(t.daemon for t in names) and threading.main_thread() not in names
+    assert len(set(names)) <= 2  # one call after another: the same worker (or a second one, at most)
+    with pytest.raises(ValueError, match="bad"):
+        await run_blocking(lambda: (_ for _ in ()).throw(ValueError("bad")))
+
+
+@pytest.mark.anyio
+async def test_a_cancelled_wait_returns_at_once_and_other_calls_still_run():
+    release = threading.Event()
+    try:
+        started = time.perf_counter()
+        with anyio.move_on_after(0.1):
+            await run_blocking(lambda: release.wait(10))
+        assert time.perf_counter() - started < 1
+        results = []
+        async with anyio.create_task_group() as group:
+            for i in range(5):
+                group.start_soon(lambda i=i: _append(results, i))
+        assert sorted(results) == [0, 1, 2, 3, 4]
+    finally:
+        release.set()
+
+
+async def _append(results: list[int], i: int) -> None:
+    results.append(await run_blocking(lambda: i))
