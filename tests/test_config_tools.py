@@ -106,6 +106,11 @@ def test_bad_tool_entries_each_name_line_and_fix():
         ("class F:\n    pass\n", "m:F", "m:F is a class"),
         ("def f(x: int): pass\n", "m:", "write module:function"),
         ("def f(x: int): pass\n", "m:f.g", "m:f has no attribute 'g'"),
+        (
+            "from os.path import join\ndef first(x: int): pass\ndef second(): pass\n",
+            "m:zzz",
+            "module 'm' (m.py) has no attribute 'zzz'; it defines: first, second",
+        ),
     ],
 )
 def test_import_problems(tmp_path, module, ref, expected):

@@ -145,7 +145,18 @@ def _imported(entry: ToolEntry, task: TaskConfig) -> list[Tool]:
             )
             public = [n for n in dir(obj) if not n.startswith("_")]
             close = difflib.get_close_matches(attr, public, n=1, cutoff=0.6)
-            hint = f" — did you mean {module_name}:{'.'.join([*walked, close[0]])}?" if close else ""
+            if close:
+                hint = f" — did you mean {module_name}:{'.'.join([*walked, close[0]])}?"
+            else:
+                functions = [  # its own functions, not what it imported
+                    n
+                    for n in public
+                    if inspect.isfunction(getattr(obj, n))
+                    and (obj is not module or getattr(obj, n).__module__ == module.__name__)
+                ]
+                hint = (
+                    f"; it defines: {', '.join(functions[:12])}" if functions else "; it defines no functions"
+                )
             raise _Problem(f"{owner} has no attribute {attr!r}{hint}")
         obj = getattr(obj, attr)
         walked.append(attr)
