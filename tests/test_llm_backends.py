@@ -10,6 +10,7 @@ from agentkit.llm.native import EARLY_STOP, NativeBackend, _coder_safe
 from agentkit.llm.server import ServerBackend
 from agentkit.llm.types import ModelRequest, Retrying, StepFinished, StreamRestarted
 from agentkit.qwen3.template import render_prompt
+from agentkit.qwen3.tokens import count_tokens
 from agentkit.qwen3.types import (
     ContentDelta,
     ReasoningDelta,
@@ -69,6 +70,19 @@ async def test_server_mode_refuses_a_thinking_budget_instead_of_ignoring_it():
         assert [r["path"] for r in sim.requests() if "completions" in r["path"]] == ["/v1/chat/completions"]
         await llm.aclose()
     assert out.parsed.content == "ok"
+
+
+@pytest.mark.anyio
+async def test_native_mode_leaves_max_tokens_to_the_server_unless_capped_and_never_asks_past_the_window():
+    script = {"model": "m", "max_model_len": 1000, "replies": ["ok"]}
+    async with run_simulator(script) as sim:
+        llm = NativeBackend(Endpoint(sim.base_url), "m")
+        for max_tokens in (None, 50, 5000):
+            await collect(llm, ModelRequest(USER, thinking=False, max_tokens=max_tokens))
+        bodies = [r["body"] for r in sim.requests() if r["path"] == "/v1/completions"]
+        await llm.aclose()
+    prompt_tokens = count_tokens(bodies[0]["prompt"])
+    assert [b.get("max_tokens") for b in bodies] == [None, 50, 1000 - prompt_tokens]
 
 
 @pytest.mark.anyio

@@ -78,13 +78,16 @@ class NativeBackend(HTTPBackend):
         self.check_context(prompt_tokens, request.max_tokens)
         parser = OutputParser(tools=request.tools or None, tool_format=self.tool_format, thinking=thinking)
         budget = request.thinking_budget if thinking else None
-        remaining = request.max_tokens
-        if remaining is None and self.max_model_len:
-            remaining = self.max_model_len - prompt_tokens
+        # What the turn may generate. Sent as max_tokens only when the request caps it: left out, the server
+        # allows exactly the rest of its context window, which our approximate token count may overstate.
+        room = self.max_model_len - prompt_tokens if self.max_model_len else None
+        remaining = request.max_tokens if room is None else min(request.max_tokens or room, room)
         usage = Usage(prompt_tokens=prompt_tokens)
         text = ""
         finish = "stop"
         first_cap = min(budget, remaining) if budget is not None and remaining else (budget or remaining)
+        if budget is None and request.max_tokens is None:
+            first_cap = None
         async for piece, finish, chunk_usage in self._complete(endpoint, prompt, request, first_cap):  # noqa: B007 - the last finish counts
             text += piece
             for event in parser.feed(piece):
@@ -99,7 +102,7 @@ class NativeBackend(HTTPBackend):
                 for event in parser.feed(EARLY_STOP):
                     yield event
             spent = usage.completion_tokens or count_tokens(text)
-            rest = None if remaining is None else max(remaining - spent, 1)
+            rest = None if request.max_tokens is None else max(remaining - spent, 1)
             first_completion = usage.completion_tokens
             async for piece, finish, chunk_usage in self._complete(endpoint, prompt + text, request, rest):  # noqa: B007 - the last finish counts
                 text += piece
