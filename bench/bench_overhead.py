@@ -53,12 +53,13 @@ def agentkit_runner() -> Callable[[], object]:
 def qwen_agent_runner() -> Callable[[], object]:
     import logging
 
-    logging.getLogger("qwen_agent_logger").setLevel(logging.WARNING)
     from qwen_agent.agents import Assistant
     from qwen_agent.llm.base import register_llm
     from qwen_agent.llm.function_calling import BaseFnCallModel
     from qwen_agent.llm.schema import ASSISTANT, Message
     from qwen_agent.tools.base import BaseTool, register_tool
+
+    logging.getLogger("qwen_agent_logger").setLevel(logging.WARNING)  # after the import, which sets INFO
 
     @register_llm("bench_scripted")
     class Scripted(BaseFnCallModel):
