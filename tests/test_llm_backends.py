@@ -173,6 +173,16 @@ async def test_retries_are_bounded():
 
 
 @pytest.mark.anyio
+async def test_a_base_url_without_the_api_says_so_on_one_line():
+    async with run_simulator({"model": "m", "replies": ["x"]}) as sim:
+        llm = NativeBackend(Endpoint(sim.base_url.removesuffix("/v1") + "/api"), "m")
+        with pytest.raises(LLMError, match="HTTP 404.*not an OpenAI-compatible API.*/v1") as info:
+            await collect(llm, ModelRequest(USER))
+        await llm.aclose()
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.anyio
 async def test_unknown_model_name_lists_the_served_ones():
     async with run_simulator({"model": "served-name", "replies": ["x"]}) as sim:
         llm = NativeBackend(Endpoint(sim.base_url), "other-name")

@@ -43,7 +43,7 @@ def _error_text(response: httpx.Response) -> str:
     try:
         body = response.json()
     except ValueError:
-        return response.text[:500]
+        return " ".join(response.text.split())[:300]  # an HTML error page, on one line
     if isinstance(body, dict):
         err = body.get("error", body)
         if isinstance(err, dict):
@@ -85,6 +85,11 @@ class Endpoint:
             raise RetryableError(f"timed out asking {self.base_url}{path}") from exc
         if response.status_code in RETRYABLE_STATUS:
             raise RetryableError(f"HTTP {response.status_code} from {path}", _retry_after(response))
+        if response.status_code == 404:
+            raise LLMError(
+                f"{self.base_url}{path} does not exist (HTTP 404): {self.base_url} is not an OpenAI-compatible "
+                "API; point model.endpoint at the server's /v1 base URL, e.g. http://localhost:8000/v1"
+            )
         if response.status_code >= 400:
             raise LLMError(
                 f"{self.base_url}{path} answered HTTP {response.status_code}: {_error_text(response)}"
