@@ -5,6 +5,7 @@ After every test no process started during it may be left (checked through /proc
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -246,3 +247,15 @@ def test_ctrl_c_mid_call_stops_every_server_without_cancel_scope_errors():
     assert "cancel scope" not in proc.stderr.lower()
     assert "Task was destroyed" not in proc.stderr
     assert marked_processes(os.environ[MARK]) == []
+
+
+async def test_http_url_where_nothing_answers_is_named_with_the_fix():
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/mcp"
+    with pytest.raises(MCPStartError) as info:
+        await MCPServerProvider("remote", {"url": url}).start()
+    message = str(info.value)
+    assert f"MCP server 'remote' ({url} (http)) failed to start: nothing answers at {url}" in message
+    assert "start the server or fix `url`" in message

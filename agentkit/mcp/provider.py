@@ -509,6 +509,8 @@ class MCPServerProvider:
                 f"did not finish the MCP handshake within {self.config.start_timeout:g} s; "
                 "raise its `timeout:` if it is slow to start"
             )
+        elif self.config.transport != "stdio" and _connect_error(cause):
+            reason = f"nothing answers at {self.config.url} ({cause}); start the server or fix `url`"
         elif isinstance(cause, MCPError) and cause.error.code == types.CONNECTION_CLOSED:
             reason = "exited before finishing the MCP handshake" if first else "went away while restarting"
         else:
@@ -600,6 +602,13 @@ def _progress_forwarder(ctx: ToolContext) -> Callable[[float, float | None, str 
         await ctx.report_progress(progress, total, message)
 
     return forward
+
+
+def _connect_error(exc: BaseException) -> bool:
+    """Whether the SDK's HTTP client (``httpx2``) found nothing listening at the URL."""
+    import httpx2
+
+    return isinstance(exc, httpx2.ConnectError)
 
 
 def _sampling_text(content: Any) -> str:
