@@ -7,8 +7,14 @@ import json
 
 import pytest
 import yaml
-from mcp_fixtures.peers import everything_http, no_leftover_processes, require_everything  # noqa: F401
+from mcp_fixtures.peers import (  # noqa: F401  (fixture)
+    everything_http,
+    no_leftover_processes,
+    require_everything,
+    require_time_server,
+)
 
+from agentkit import Assistant
 from agentkit.testing import serve_in_thread
 from tests.e2e_helpers import cli
 
@@ -100,3 +106,26 @@ def test_server_sampling_answered_by_the_task_model_and_elicitation_refused_with
     assert body["prompt"].endswith("<|im_start|>assistant\n<think>\n\n</think>\n\n")  # thinking off
     assert (body["max_tokens"], body["temperature"], body["top_p"]) == (30, 0.7, 0.8)
     assert elicited["is_error"] and "there is no terminal to ask on" in elicited["result"]
+
+
+def test_assistant_takes_qwen_agents_mcp_servers_entry_in_function_list():
+    time_server = require_time_server()
+    script = {
+        "model": "Qwen3-8B",
+        "replies": [
+            {"tool_calls": [{"name": "get_current_time", "arguments": {"timezone": "Asia/Tokyo"}}]},
+            {"text": "It is evening in Tokyo."},
+        ],
+    }
+    tools = [
+        {"mcpServers": {"time": {"command": time_server, "args": []}}},
+        "web_search",
+    ]  # Qwen-Agent's shape
+    with serve_in_thread(script) as sim:
+        bot = Assistant(llm={"model": "Qwen3-8B", "model_server": sim.base_url}, function_list=tools)
+        responses = bot.run_nonstream([{"role": "user", "content": "What time is it in Tokyo?"}])
+        first_prompt = sim.requests()[0]["body"]["prompt"]
+    assert '"name": "get_current_time"' in first_prompt and '"name": "web_search"' in first_prompt
+    result = next(m for m in responses if m["role"] == "function")
+    assert result["name"] == "get_current_time" and '"timezone": "Asia/Tokyo"' in result["content"]
+    assert responses[-1]["content"] == "It is evening in Tokyo."
