@@ -8,6 +8,7 @@ import json
 import pytest
 import yaml
 from mcp_fixtures.peers import (  # noqa: F401  (fixture)
+    TOOLS_SERVER,
     everything_http,
     no_leftover_processes,
     require_everything,
@@ -129,3 +130,27 @@ def test_assistant_takes_qwen_agents_mcp_servers_entry_in_function_list():
     result = next(m for m in responses if m["role"] == "function")
     assert result["name"] == "get_current_time" and '"timezone": "Asia/Tokyo"' in result["content"]
     assert responses[-1]["content"] == "It is evening in Tokyo."
+
+
+def test_tools_added_by_a_server_mid_run_are_offered_at_the_next_step(tmp_path):
+    script = {
+        "model": "Qwen3-8B",
+        "replies": [
+            {"tool_calls": [{"name": "add_tool", "arguments": {"name": "fresh.tool"}}]},
+            {"tool_calls": [{"name": "fresh_tool", "arguments": {}}]},
+            {"text": "Used the new tool."},
+        ],
+    }
+    with serve_in_thread(script) as sim:
+        task = {
+            "model": {"endpoint": sim.base_url},
+            "prompt": "Add a tool and use it.",
+            "mcp_servers": {"fx": {"command": TOOLS_SERVER[0], "args": TOOLS_SERVER[1:]}},
+        }
+        (tmp_path / "task.yaml").write_text(yaml.safe_dump(task))
+        proc = cli("run", str(tmp_path / "task.yaml"), "--json", timeout=60)
+        second_prompt = sim.requests()[1]["body"]["prompt"]
+    assert proc.returncode == 0, proc.stderr
+    steps = json.loads(proc.stdout)["steps"]
+    assert '"name": "fresh_tool"' in second_prompt  # the model is told of it before it calls it
+    assert steps[1]["tool_calls"][0]["result"] == "I am fresh.tool"
