@@ -154,3 +154,38 @@ def test_tools_added_by_a_server_mid_run_are_offered_at_the_next_step(tmp_path):
     steps = json.loads(proc.stdout)["steps"]
     assert '"name": "fresh_tool"' in second_prompt  # the model is told of it before it calls it
     assert steps[1]["tool_calls"][0]["result"] == "I am fresh.tool"
+
+
+def test_progress_in_the_live_view_server_logs_and_stderr_in_the_trace_only(tmp_path):
+    script = {
+        "model": "Qwen3-8B",
+        "replies": [
+            {
+                "tool_calls": [
+                    {"name": "wait", "arguments": {"seconds": 0.3}},
+                    {"name": "log", "arguments": {"message": "disk almost full"}},
+                ]
+            },
+            {"text": "Done."},
+        ],
+    }
+    with serve_in_thread(script) as sim:
+        task = {
+            "model": {"endpoint": sim.base_url},
+            "prompt": "Wait and log.",
+            "mcp_servers": {"fx": {"command": TOOLS_SERVER[0], "args": TOOLS_SERVER[1:]}},
+        }
+        (tmp_path / "task.yaml").write_text(yaml.safe_dump(task))
+        proc = cli("run", str(tmp_path / "task.yaml"), "--trace", str(tmp_path / "trace.jsonl"), timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    view = proc.stderr.splitlines()
+    assert [line.strip() for line in view if line.strip().startswith("… wait")] == [
+        "… wait 1/3 step 1",
+        "… wait 2/3 step 2",
+        "… wait 3/3 step 3",
+    ]
+    assert [line for line in view if "disk almost full" in line] == ['→ log({"message": "disk almost full"})']
+    assert "fixture-tools: ready" not in proc.stderr  # the server's own stderr stays off the terminal
+    records = [json.loads(line) for line in (tmp_path / "trace.jsonl").read_text().splitlines()]
+    logged = [r["data"] for r in records if r["kind"] == "mcp.log"]
+    assert {"server": "fx", "level": "warning", "data": "disk almost full"} in logged
