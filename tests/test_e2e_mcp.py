@@ -189,3 +189,32 @@ def test_progress_in_the_live_view_server_logs_and_stderr_in_the_trace_only(tmp_
     records = [json.loads(line) for line in (tmp_path / "trace.jsonl").read_text().splitlines()]
     logged = [r["data"] for r in records if r["kind"] == "mcp.log"]
     assert {"server": "fx", "level": "warning", "data": "disk almost full"} in logged
+
+
+def test_a_servers_own_call_timeout_replaces_the_tasks_tool_timeout(tmp_path):
+    script = {
+        "model": "Qwen3-8B",
+        "replies": [
+            {
+                "tool_calls": [
+                    {"name": "slow__wait", "arguments": {"seconds": 1.2}},
+                    {"name": "plain__wait", "arguments": {"seconds": 1.2}},
+                ]
+            },
+            {"text": "Done."},
+        ],
+    }
+    fixture = {"command": TOOLS_SERVER[0], "args": TOOLS_SERVER[1:]}
+    with serve_in_thread(script) as sim:
+        task = {
+            "model": {"endpoint": sim.base_url},
+            "prompt": "Wait on both.",
+            "tool_timeout": 0.5,
+            "mcp_servers": {"slow": {**fixture, "call_timeout": 10}, "plain": fixture},
+        }
+        (tmp_path / "task.yaml").write_text(yaml.safe_dump(task))
+        proc = cli("run", str(tmp_path / "task.yaml"), "--json", timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    slow, plain = json.loads(proc.stdout)["steps"][0]["tool_calls"]
+    assert (slow["result"], slow["is_error"]) == ("waited 1.2 s", False)
+    assert plain["is_error"] and "timed out after 0.5 s" in plain["result"]

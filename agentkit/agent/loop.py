@@ -327,7 +327,7 @@ class Agent:
             if emit:
                 await emit(ToolProgress(call.id, call.name, value, total, message))
 
-        timeout = policy.timeout or self.tool_timeout
+        timeout = policy.timeout or getattr(tool, "timeout", None) or self.tool_timeout  # a tool's own limit
         try:
             with anyio.fail_after(timeout):
                 return await tool.call(call.arguments, ToolContext(call.id, progress))

@@ -61,6 +61,9 @@ class ServerConfig:
     """Seconds to start, finish the MCP handshake and list tools."""
     call_timeout: float | None = DEFAULT_CALL_TIMEOUT
     """Seconds one tool call may take; ``None`` for no limit."""
+    call_timeout_set: bool = False
+    """Whether the config sets ``call_timeout``: in an agent run it then replaces the task's ``tool_timeout``
+    for this server's tools (else the shorter of the two applies)."""
     max_output_chars: int = DEFAULT_MAX_OUTPUT_CHARS
     """The longest text a result shows the model; longer text is cut with a note."""
     include_tools: tuple[str, ...] | None = None
@@ -172,6 +175,7 @@ def _parse_one(name: str, entry: Mapping[str, Any], base_dir: Path | None) -> Se
         key: _seconds(where, key, entry.get(key, entry.get(codex_key)))
         for key, codex_key in (("timeout", "startup_timeout_sec"), ("call_timeout", "tool_timeout_sec"))
     }
+    call_timeout_set = bool({"call_timeout", "tool_timeout_sec"} & set(entry))
     max_chars = entry.get("max_output_chars", DEFAULT_MAX_OUTPUT_CHARS)
     if isinstance(max_chars, bool) or not isinstance(max_chars, int) or max_chars < 100:
         raise ValueError(f"{where}: `max_output_chars` must be an integer of at least 100")
@@ -179,9 +183,8 @@ def _parse_one(name: str, entry: Mapping[str, Any], base_dir: Path | None) -> Se
         "name": name,
         "transport": transport,
         "start_timeout": timeouts["timeout"] or DEFAULT_START_TIMEOUT,
-        "call_timeout": timeouts["call_timeout"]
-        if {"call_timeout", "tool_timeout_sec"} & set(entry)
-        else DEFAULT_CALL_TIMEOUT,
+        "call_timeout": timeouts["call_timeout"] if call_timeout_set else DEFAULT_CALL_TIMEOUT,
+        "call_timeout_set": call_timeout_set,
         "max_output_chars": max_chars,
         "include_tools": _names(where, entry, "include_tools", "includeTools"),
         "exclude_tools": _names(where, entry, "exclude_tools", "excludeTools") or (),

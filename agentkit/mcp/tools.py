@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 from agentkit.tooling.base import ToolContext, ToolResult
@@ -25,6 +26,7 @@ class MCPTool:
         self.annotations: dict[str, Any] = (
             spec.annotations.model_dump(exclude_none=True, by_alias=True) if spec.annotations else {}
         )
+        self.timeout = own_timeout(provider)
         self._provider = provider
 
     def __repr__(self) -> str:
@@ -57,6 +59,7 @@ class MCPResourceTool:
             "properties": {"uri": {"type": "string", "description": "the resource's URI"}},
             "required": ["uri"],
         }
+        self.timeout = own_timeout(provider)
         self._provider = provider
 
     def __repr__(self) -> str:
@@ -67,6 +70,15 @@ class MCPResourceTool:
         if not isinstance(uri, str) or not uri:
             return ToolResult.error(f"{self.name} needs a `uri` string argument")
         return await self._provider.read_resource(uri)
+
+
+def own_timeout(provider: MCPServerProvider) -> float | None:
+    """The server's ``call_timeout`` when its config sets one (``inf``: no limit): the agent loop then uses it
+    instead of the task's ``tool_timeout``. None: the task's limit applies."""
+    config = provider.config
+    if not config.call_timeout_set:
+        return None
+    return config.call_timeout or math.inf
 
 
 def signature(tools: list[Any]) -> list[tuple[str, str, dict[str, Any]]]:

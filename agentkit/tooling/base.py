@@ -40,7 +40,10 @@ class ToolContext:
 
 @runtime_checkable
 class Tool(Protocol):
-    """A callable tool. ``parameters`` is a JSON schema object describing the arguments."""
+    """A callable tool. ``parameters`` is a JSON schema object describing the arguments.
+
+    Optional: a ``timeout`` attribute (seconds, or None) is the tool's own time limit per call, which the
+    loop uses instead of its default ``tool_timeout`` (a task's per-tool ``timeout:`` still wins)."""
 
     name: str
     description: str
