@@ -1,7 +1,10 @@
 """The CLI's elicitation handler: an MCP server's question asked on the terminal, field by field."""
 
 import io
+import threading
+import time
 
+import anyio
 import pytest
 from rich.console import Console
 
@@ -35,7 +38,7 @@ def handler(*lines: str, interactive: bool = True):
     screen = io.StringIO()
     feed = iter([line + "\n" for line in lines])
     elicit = terminal_elicitation(
-        Console(file=screen, width=200), interactive=interactive, read_line=lambda: next(feed, "")
+        Console(file=screen, width=200), interactive=interactive, readline=lambda: next(feed, "")
     )
     return elicit, screen
 
@@ -89,3 +92,16 @@ async def test_without_a_terminal_the_request_is_refused_with_the_reason():
         await elicit("Share?", SCHEMA)
     assert str(info.value) == NO_TERMINAL and "no terminal" in NO_TERMINAL
     assert screen.getvalue() == ""
+
+
+async def test_a_pending_question_does_not_hold_up_cancellation():
+    """Ctrl-C while the user has not answered: the run stops at once instead of waiting for Enter."""
+    never = threading.Event()
+    elicit = terminal_elicitation(
+        Console(file=io.StringIO()), interactive=True, readline=lambda: never.wait(5) and ""
+    )
+    started = time.monotonic()
+    with anyio.move_on_after(0.2):
+        await elicit("Share?", SCHEMA)
+    assert time.monotonic() - started < 1
+    never.set()

@@ -15,6 +15,8 @@ import anyio
 from rich.console import Console
 from rich.text import Text
 
+from agentkit.tooling.threads import run_blocking
+
 NO_TERMINAL = (
     "there is no terminal to ask on (stdin is not interactive), so the request is refused; run the task "
     "in a terminal to answer it"
@@ -23,14 +25,14 @@ _EOF = object()
 
 
 def terminal_elicitation(
-    console: Console, *, interactive: bool, read_line: Callable[[], str] = sys.stdin.readline
+    console: Console, *, interactive: bool, readline: Callable[[], str] = sys.stdin.readline
 ) -> Callable[[str, dict[str, Any]], Any]:
     """An elicitation handler (``async (message, schema) -> dict | None``, None: declined) for the CLI."""
     lock = anyio.Lock()  # one question on the terminal at a time
 
     async def ask(prompt: Text) -> Any:
         console.print(prompt, end="")
-        line = await anyio.to_thread.run_sync(read_line)
+        line = await run_blocking(readline)  # Ctrl-C walks away from a pending read
         return _EOF if line == "" else line.strip()
 
     async def handle(message: str, schema: dict[str, Any]) -> dict[str, Any] | None:
