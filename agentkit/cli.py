@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import signal
 import sys
 from typing import Any
@@ -49,15 +50,39 @@ def build_parser(argv: list[str]) -> argparse.ArgumentParser:
     return parser
 
 
-def _terminal_approver(console: Any) -> Any:
+_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+
+
+def _shown_arguments(arguments: dict[str, Any]) -> str:
+    """The arguments in full as JSON, with control and invisible (bidi, zero-width) characters escaped."""
+    text = json.dumps(arguments, ensure_ascii=False)
+    return _INVISIBLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def _terminal_approver(console: Any, view: Any, readline: Any = None) -> Any:
+    """Ask on the terminal before each call marked `approval: ask`: the whole call, shown verbatim."""
+    import anyio
+    from rich.text import Text
+
     from agentkit.tooling.threads import run_blocking
 
+    lock = anyio.Lock()  # one question at a time, so each answer goes to the call it was asked about
+    readline = readline or sys.stdin.readline
+
     async def approve(name: str, arguments: dict[str, Any]) -> bool:
-        console.print(
-            f"[bold yellow]Allow {name}({json.dumps(arguments, ensure_ascii=False)[:500]})? [y/N][/] ", end=""
-        )
-        answer = await run_blocking(sys.stdin.readline)
-        return answer.strip().lower() in ("y", "yes")
+        async with lock:
+            if view is not None:
+                view.notice(f"approval needed: the task says `approval: ask` for {name}")
+            console.print(
+                Text.assemble(
+                    (f"Allow {name}(", "bold yellow"),
+                    _shown_arguments(arguments),
+                    (")? [y/N] ", "bold yellow"),
+                ),
+                end="",
+            )
+            answer = await run_blocking(readline)
+            return answer.strip().lower() in ("y", "yes")
 
     return approve
 
@@ -100,7 +125,7 @@ def run_command(args: argparse.Namespace) -> int:
     if args.yes:
         approve = lambda name, arguments: True  # noqa: E731
     elif sys.stdin.isatty():
-        approve = _terminal_approver(console)
+        approve = _terminal_approver(console, view)
     elicit = None
     if task.mcp_servers:  # MCP servers' questions for the user: asked here, or refused without a terminal
         from agentkit.mcp.elicitation import terminal_elicitation

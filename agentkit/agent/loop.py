@@ -42,6 +42,12 @@ Approver = Callable[[str, dict[str, Any]], "bool | Awaitable[bool]"]
 _DEFAULT_POLICY = ToolPolicy()
 
 
+def _own_policy(tool: Any) -> ToolPolicy:
+    """For a tool the task gave no policy (a tool object passed in): its own ``default_approval``."""
+    approval = getattr(tool, "default_approval", "allow")
+    return ToolPolicy(approval=approval) if approval in ("ask", "deny") else _DEFAULT_POLICY
+
+
 def _emitter(on_event: EventHandler | None) -> Callable[[AgentEvent], Awaitable[None]] | None:
     if on_event is None:
         return None
@@ -311,7 +317,7 @@ class Agent:
                 + (f" Did you mean {hint!r}?" if hint else "")
                 + f" Available: {', '.join(self.tools.names()) or 'none'}."
             )
-        policy = self.policies.get(call.name, _DEFAULT_POLICY)
+        policy = self.policies.get(call.name) or _own_policy(tool)
         if policy.approval == "deny":
             return ToolResult.error(
                 f"The tool {call.name!r} is denied by this task's settings (approval: deny)."
