@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import anyio
 import pytest
 
 from agentkit.tooling.base import Tool, ToolContext
@@ -135,3 +136,42 @@ def test_bad_options_raise(tree: Path):
         builtin_tool("files", {"root": "nowhere"}, base_dir=tree)
     with pytest.raises(ValueError, match="did you mean 'files'"):
         builtin_tool("file", {}, base_dir=tree)
+
+
+@pytest.mark.parametrize("action", ["read", "write", "search"])
+async def test_folder_swapped_for_a_symlink_after_the_check_is_refused(tree: Path, action: str):
+    """The race the path check alone cannot see: src/ becomes a symlink out between check and open."""
+    outside = tree.parent / "outside"
+    outside.mkdir()
+    (outside / "main.py").write_text("def beta(): 'stolen'\n")
+    tool = builtin_tool("files", {"write": True}, base_dir=tree)
+    checked = tool.resolve
+
+    def resolve_then_swap(path: str) -> Path:
+        real = checked(path)
+        if (tree / "src").is_dir() and not (tree / "src").is_symlink():
+            (tree / "src").rename(tree / "src.old")
+            os.symlink(outside, tree / "src")
+        return real
+
+    tool.resolve = resolve_then_swap
+    if action == "search":
+        tool._walk = lambda folder: iter([tree / "src" / "main.py"])  # listed before the swap
+        result = await call(tool, action="search", pattern="beta")
+        assert "stolen" not in result.text and "1 files skipped" in result.text
+        return
+    result = await call(tool, action=action, path="src/main.py", content="overwritten")
+    assert result.is_error and "changed while being opened" in result.text, result.text
+    assert (outside / "main.py").read_text() == "def beta(): 'stolen'\n"
+
+
+async def test_fifos_and_devices_are_never_read(tree: Path):
+    """A FIFO would block a plain read forever (and no timeout can stop a thread)."""
+    os.mkfifo(tree / "src" / "pipe")
+    tool = builtin_tool("files", {}, base_dir=tree)
+    with anyio.fail_after(5):
+        found = await call(tool, action="search", pattern="beta")
+        read = await call(tool, action="read", path="src/pipe")
+    assert found.text.splitlines()[:2] == ["notes.txt:2: beta", "src/main.py:1: def beta():"]
+    assert "1 files skipped" in found.text
+    assert read.is_error and "not a regular file" in read.text

@@ -1,21 +1,24 @@
 """``files``: read, write, list and search inside one root folder, and nowhere else.
 
 Every path the model gives is resolved with all symlinks followed (intermediate folders included) and
-must land inside the root; the final open uses ``O_NOFOLLOW`` on the already-resolved path.
+must land inside the root. The resolved path is then opened one component at a time from the root,
+never following a symlink (``openat`` with ``O_NOFOLLOW``), so a folder swapped for a symlink between
+the check and the open makes the open fail instead of leaving the root.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import stat
 from pathlib import Path
 from typing import Any, Literal
 
-import anyio
 import pydantic
 
 from agentkit.tooling.base import ToolContext, ToolResult
+from agentkit.tooling.threads import run_blocking
 from tools.validation import Strict, parameters_schema, parse_arguments, parse_options
 
 _BINARY_SNIFF = 8192
@@ -76,7 +79,7 @@ class FilesTool:
             return args
         handler = {"read": self._read, "write": self._write, "list": self._list, "search": self._search}
         try:
-            return await anyio.to_thread.run_sync(handler[args.action], args)
+            return await run_blocking(lambda: handler[args.action](args))  # a timeout can walk away
         except PathRefused as exc:
             return ToolResult.error(str(exc))
         except OSError as exc:
@@ -99,6 +102,35 @@ class FilesTool:
             )
         return real
 
+    def _open_inside(self, real: Path, flags: int, *, make_parents: bool = False) -> int:
+        """Open ``real`` (from ``resolve``) walking down from the root without following any symlink."""
+        parts = real.relative_to(self.root).parts
+        fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            for part in parts[:-1]:
+                if make_parents:
+                    try:
+                        os.mkdir(part, dir_fd=fd)
+                    except FileExistsError:
+                        pass
+                inner = self._open_at(part, os.O_RDONLY | os.O_DIRECTORY, fd, real)
+                os.close(fd)
+                fd = inner
+            return self._open_at(parts[-1], flags, fd, real)
+        finally:
+            os.close(fd)
+
+    def _open_at(self, name: str, flags: int, folder_fd: int, real: Path) -> int:
+        try:
+            return os.open(name, flags | os.O_NOFOLLOW, 0o644, dir_fd=folder_fd)
+        except OSError as exc:
+            if exc.errno in (errno.ELOOP, errno.ENOTDIR) and _is_link(name, folder_fd):
+                raise PathRefused(
+                    f"path {self._shown(real)!r} refused: it changed while being opened (a symlink "
+                    "appeared in it); try again"
+                ) from None
+            raise
+
     def _shown(self, real: Path) -> str:
         rel = real.relative_to(self.root).as_posix()
         return rel if rel != "." else "."
@@ -109,7 +141,7 @@ class FilesTool:
         real = self.resolve(args.path)
         if real.is_dir():
             return ToolResult.error(f"{args.path!r} is a folder; use action 'list' to see what it holds")
-        fd = os.open(real, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_NONBLOCK", 0))
+        fd = self._open_inside(real, os.O_RDONLY | os.O_NONBLOCK)
         with os.fdopen(fd, "rb") as handle:
             info = os.fstat(handle.fileno())
             if not stat.S_ISREG(info.st_mode):
@@ -154,22 +186,10 @@ class FilesTool:
         real = self.resolve(args.path)
         if real == self.root or real.is_dir():
             return ToolResult.error(f"{args.path!r} is a folder; give a file path such as 'notes.txt'")
-        self._make_parents(real.parent)
-        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
-        fd = os.open(real, flags, 0o644)
+        fd = self._open_inside(real, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, make_parents=True)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         return ToolResult(text=f"wrote {len(data)} bytes to {self._shown(real)}")
-
-    def _make_parents(self, folder: Path) -> None:
-        missing: list[Path] = []
-        while not folder.exists():
-            missing.append(folder)
-            folder = folder.parent
-        for part in reversed(missing):
-            os.mkdir(part)
-            if Path(os.path.realpath(part)) != part:  # swapped for a symlink meanwhile
-                raise PathRefused(f"folder {self._shown(part)!r} changed while being created; try again")
 
     def _list(self, args: FilesArgs) -> ToolResult:
         real = self.resolve(args.path)
@@ -209,11 +229,10 @@ class FilesTool:
                 break
             scanned += 1
             try:
-                if path.stat().st_size > self.options.max_search_file_bytes:
-                    skipped += 1
-                    continue
-                data = path.read_bytes()
-            except OSError:
+                data = self._search_bytes(path)
+            except (OSError, PathRefused):
+                data = None
+            if data is None:
                 skipped += 1
                 continue
             if b"\x00" in data[:_BINARY_SNIFF]:
@@ -230,13 +249,21 @@ class FilesTool:
             notes.append(f"[stopped after {_MAX_SEARCH_FILES} files; search a sub-folder]")
         if skipped:
             notes.append(
-                f"[{skipped} files skipped: larger than {self.options.max_search_file_bytes} bytes or unreadable]"
+                f"[{skipped} files skipped: larger than {self.options.max_search_file_bytes} bytes, unreadable or not regular files]"
             )
         if not hits:
             return ToolResult(
                 text="\n".join([f"no matches for {args.pattern!r} in {self._shown(real)}", *notes])
             )
         return ToolResult(text="\n".join([*hits, *notes]))
+
+    def _search_bytes(self, path: Path) -> bytes | None:
+        """A regular file's bytes; None for one too large, or not a regular file (a FIFO would block)."""
+        with os.fdopen(self._open_inside(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode) or info.st_size > self.options.max_search_file_bytes:
+                return None
+            return handle.read(self.options.max_search_file_bytes + 1)
 
     def _walk(self, folder: Path):
         """Regular files under ``folder``, never following symlinks."""
@@ -273,6 +300,13 @@ def _read_lines(
         size += len(line)
         number += 1
     return chunks, False, number
+
+
+def _is_link(name: str, folder_fd: int) -> bool:
+    try:
+        return stat.S_ISLNK(os.lstat(name, dir_fd=folder_fd).st_mode)
+    except OSError:
+        return False
 
 
 def _has_symlink(root: Path, candidate: Path) -> bool:
