@@ -233,12 +233,14 @@ class Assistant:
     async def arun(self, messages: list[Any], **_kwargs: Any) -> AsyncIterator[Responses]:
         """Stream the growing response list as the agent works."""
         if self._agent is not None:
-            async for snapshot in self._stream(self._agent, messages):
-                yield snapshot
+            async with aclosing(self._stream(self._agent, messages)) as stream:
+                async for snapshot in stream:
+                    yield snapshot
             return
         async with self:
-            async for snapshot in self._stream(self._agent, messages):
-                yield snapshot
+            async with aclosing(self._stream(self._agent, messages)) as stream:
+                async for snapshot in stream:
+                    yield snapshot
 
     async def arun_nonstream(self, messages: list[Any], **kwargs: Any) -> Responses:
         last = Responses()
@@ -328,17 +330,28 @@ class Assistant:
         items: queue.Queue[Any] = queue.Queue(maxsize=256)
         done = object()
         stop = threading.Event()
+        running: dict[str, Any] = {}
 
         async def pump() -> None:
-            try:
-                async with aclosing(self.arun(messages, **kwargs)) as stream:
-                    async for snapshot in stream:
-                        await _put(snapshot)
-                        if stop.is_set():
-                            return
-                await _put(done)
-            except BaseException as exc:  # handed to the consumer's thread
-                await _put(exc)
+            import asyncio
+
+            import anyio
+
+            with anyio.CancelScope() as scope:
+                running["cancel"] = (scope, asyncio.get_running_loop())
+                if stop.is_set():
+                    return
+                try:
+                    async with aclosing(self.arun(messages, **kwargs)) as stream:
+                        async for snapshot in stream:
+                            await _put(snapshot)
+                            if stop.is_set():
+                                return
+                    await _put(done)
+                except anyio.get_cancelled_exc_class():
+                    raise
+                except BaseException as exc:  # handed to the consumer's thread
+                    await _put(exc)
 
         async def _put(item: Any) -> None:
             import anyio
@@ -365,8 +378,14 @@ class Assistant:
                 if isinstance(item, BaseException):
                     raise item
                 yield item
-        finally:
+        finally:  # the consumer is done (or interrupted, Ctrl-C): cancel the run, its tools and servers
             stop.set()
+            if "cancel" in running:
+                scope, loop = running["cancel"]
+                try:
+                    loop.call_soon_threadsafe(scope.cancel)  # not waited for: the run may be ending
+                except RuntimeError:  # it has ended
+                    pass
             thread.join(timeout=30)
 
     def run_nonstream(self, messages: list[Any], **kwargs: Any) -> Responses:

@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import os
 import runpy
+import signal
 import socket
 import subprocess
 import sys
+import threading
+import time
 
 import pytest
 
@@ -78,6 +81,42 @@ def test_run_yields_growing_qwen_agent_style_lists():
     assert last[1]["content"] == "plums: 7 in stock" and last[1].name == "stock"
     assert last["content"] == "7 plums are in stock."  # string keys read the latest message
     assert final[-1].content == "7 plums are in stock."
+
+
+def test_ctrl_c_or_leaving_run_early_cancels_the_running_tool_at_once():
+    import anyio
+
+    ended = threading.Event()
+
+    @tool
+    async def nap(seconds: int) -> str:
+        """Sleep."""
+        try:
+            await anyio.sleep(seconds)
+        finally:
+            ended.set()
+        return "slept"
+
+    script = {
+        "model": "Qwen3-8B",
+        "replies": [{"tool_calls": [{"name": "nap", "arguments": {"seconds": 30}}]}],
+    }
+    with serve_in_thread(script) as sim:
+        bot = Assistant(llm={"model": "Qwen3-8B", "model_server": sim.base_url}, function_list=[nap])
+        threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start()  # as Ctrl-C does
+        started = time.perf_counter()
+        with pytest.raises(KeyboardInterrupt):
+            for _ in bot.run([{"role": "user", "content": "nap"}]):
+                pass
+        assert time.perf_counter() - started < 5 and ended.wait(1)
+        ended.clear()
+        stream = bot.run([{"role": "user", "content": "nap"}])
+        for snapshot in stream:
+            if snapshot[-1].get("function_call"):
+                break
+        stream.close()
+        assert ended.wait(2)
+    assert [t for t in threading.enumerate() if t.name == "agentkit-assistant"] == []
 
 
 @pytest.mark.anyio
