@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import socket
+import threading
+import time
 
+import anyio
 import pytest
 from ddgs.exceptions import DDGSException, RatelimitException, TimeoutException
 
@@ -141,3 +144,19 @@ async def test_live_search():
     result = await search(tool, query="Python programming language")
     assert not result.is_error, result.text
     assert result.text.startswith("1. ") and "http" in result.text
+
+
+async def test_a_timeout_walks_away_from_a_hung_search():
+    """ddgs blocks a thread; the loop's tool timeout (or Ctrl-C) must not wait for it to return."""
+    release = threading.Event()
+
+    def hung(query: str, **options):
+        release.wait(10)
+        return HITS
+
+    tool, _ = make(hung)
+    started = time.monotonic()
+    with anyio.move_on_after(0.3):
+        await search(tool, query="qwen3")
+    release.set()
+    assert time.monotonic() - started < 2

@@ -14,6 +14,7 @@ import anyio
 import pydantic
 
 from agentkit.tooling.base import ToolContext, ToolResult
+from agentkit.tooling.threads import run_blocking
 from tools.validation import Strict, parameters_schema, parse_arguments, parse_options
 
 Backend = Callable[..., list[dict[str, Any]]]
@@ -98,7 +99,7 @@ class WebSearchTool:
         attempt = 0
         while True:
             try:
-                hits = await anyio.to_thread.run_sync(
+                hits = await run_blocking(  # a timeout or Ctrl-C walks away from a slow search
                     lambda: backend(
                         query,
                         region=region,
