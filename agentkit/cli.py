@@ -155,8 +155,13 @@ def run_command(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("\ninterrupted: every tool and server this run started has been stopped", file=sys.stderr)
         return 130
-    except LLMError as exc:
+    except LLMError as exc:  # no model to run with (nothing answers, no server could start)
         print(f"error: {exc}", file=sys.stderr)
+        if args.json:  # still the one JSON object the caller parses
+            from agentkit.agent.records import RunResult
+
+            failed = RunResult("", "error", [{"role": "user", "content": prompt}], [], str(exc))
+            print(json.dumps({**failed.to_json(), "simulated": False}, ensure_ascii=False))
         return 1
     except TaskError as exc:
         print(f"error: {exc}", file=sys.stderr)

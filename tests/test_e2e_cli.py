@@ -191,3 +191,12 @@ def test_ctrl_c_during_a_tool_or_the_stream_exits_at_once_without_a_traceback(tm
     assert time.perf_counter() - started < 5
     assert proc.returncode == 130
     assert "interrupted" in err and "Traceback" not in err
+
+
+def test_json_is_one_object_also_when_no_model_can_be_reached(tmp_path):
+    task = tmp_path / "task.yaml"
+    task.write_text(f"model:\n  path: {tmp_path / 'no_such_model'}\nprompt: hi\n")
+    out, proc = run_json(task)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert out["status"] == "error" and "no_such_model" in out["error"]
+    assert out["output"] == "" and out["steps"] == [] and out["simulated"] is False
