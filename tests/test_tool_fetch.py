@@ -182,6 +182,13 @@ async def test_http_errors_are_clear(local: str):
         ("http://[::ffff:127.0.0.1]:{port}/page", "loopback address (IPv4 127.0.0.1 inside IPv6)"),
         ("http://0.0.0.0:{port}/page", "unspecified address"),
         ("http://10.1.2.3/", "private network address"),
+        ("http://127.1:{port}/page", "loopback address"),
+        ("http://0:{port}/page", "unspecified address"),
+        ("http://[::]:{port}/page", "unspecified address"),
+        ("http://[::ffff:7f00:1]:{port}/page", "loopback address (IPv4 127.0.0.1 inside IPv6)"),
+        ("http://evil.example@127.0.0.1:{port}/page", "loopback address"),
+        ("http://LOCALHOST:{port}/page", "loopback address"),
+        ("http://127\u30020\u30020\u30021:{port}/page", "loopback address"),
     ],
 )
 async def test_private_addresses_refused_by_default(local: str, url: str, reason: str):
