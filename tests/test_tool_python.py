@@ -70,6 +70,35 @@ async def test_fresh_folder_and_minimal_environment():
     assert "['main.py'] ['HOME', 'LANG', 'MPLBACKEND', 'PATH', 'TMPDIR'] 1" in result.text
 
 
+_SECRET_SCAN = """
+import os
+secret = os.environ.get("OPENAI_API_KEY", "") + os.environ.get("AGENTKIT_TOKEN", "")
+for pid in (p for p in os.listdir("/proc") if p.isdigit()):
+    try:
+        secret += open(f"/proc/{pid}/environ", "rb").read().decode(errors="replace")
+    except OSError:
+        pass
+print("leaked" if "sk-agentkit-test" in secret else "clean")
+"""
+
+
+async def test_the_agents_secrets_are_not_visible_to_the_code():
+    """Not in the code's environment, nor through /proc/PID/environ of the agent that started it."""
+    command = [
+        sys.executable,
+        "-c",
+        f"import anyio; from tools.sandbox import *; "
+        f"r = anyio.run(run_python, {_SECRET_SCAN!r}, Limits()); print(r.stdout, r.notes)",
+    ]
+    secrets = {"OPENAI_API_KEY": "sk-agentkit-test", "AGENTKIT_TOKEN": "sk-agentkit-test"}
+    env = {**os.environ, **secrets, "PYTHONPATH": str(Path(__file__).parents[1])}
+    done = await anyio.run_process(command, env=env)
+    if isolation(False).prefix:
+        assert done.stdout.decode().startswith("clean"), done.stdout
+    else:  # said plainly in the result's notes and in docs/tools.md
+        assert "environment variables (API keys)" in done.stdout.decode()
+
+
 async def test_infinite_loop_times_out():
     started = time.monotonic()
     result = await run("while True:\n    pass", time_limit=0.5)

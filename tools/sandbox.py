@@ -102,7 +102,10 @@ def isolation(network: bool) -> Isolation:
             prefix = [unshare, *_NAMESPACES, *extra, *net]
             if _works(prefix):
                 return Isolation(tuple(prefix), notes)
-    notes = ["no Linux namespaces here: the code runs as your user and can see your other processes"]
+    notes = [
+        "no Linux namespaces here: the code runs as your user and can see your other processes, "
+        "including the environment variables (API keys) they were started with"
+    ]
     if not network:
         notes.append("network is NOT blocked on this platform")
     return Isolation((), tuple(notes))
