@@ -90,6 +90,22 @@ async def test_cached_per_instance():
     assert len(backend.calls) == 2
 
 
+async def test_cache_is_bounded_and_expires():
+    """A long-lived instance (the MCP web_search server) neither grows without bound nor serves stale hits."""
+    backend = FakeBackend()
+    tool, _ = make(backend)
+    now = [0.0]
+    tool._clock = lambda: now[0]
+    for number in range(200):
+        await search(tool, query=f"q{number}")
+    assert len(tool._cache) == 128
+    await search(tool, query="q199")
+    assert len(backend.calls) == 200
+    now[0] = 601.0
+    await search(tool, query="q199")
+    assert len(backend.calls) == 201
+
+
 async def test_rate_limit_retried_with_backoff_then_succeeds():
     backend = FakeBackend(RatelimitException("202 Ratelimit"), TimeoutException("timed out"))
     tool, pauses = make(backend, retries=3, backoff=1.5)

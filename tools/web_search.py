@@ -1,11 +1,14 @@
 """``web_search``: DuckDuckGo and friends through ``ddgs`` (formerly ``duckduckgo-search``).
 
 Rate limits and timeouts are retried a bounded number of times with growing pauses, then reported to
-the model as a tool error. Results are cached per tool instance, so per run.
+the model as a tool error. Results are cached per tool instance (a run, or a long-lived server) for
+ten minutes, at most 128 searches, so a server does not grow without bound or serve stale results.
 """
 
 from __future__ import annotations
 
+import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, Literal
@@ -22,6 +25,8 @@ Backend = Callable[..., list[dict[str, Any]]]
 
 TimeLimit = Literal["d", "w", "m", "y"]
 _SNIPPET_CHARS = 300
+_CACHE_ENTRIES = 128
+_CACHE_SECONDS = 600.0
 
 
 class WebSearchOptions(Strict):
@@ -64,7 +69,8 @@ class WebSearchTool:
         self.options = options
         self._backend = backend
         self._sleep = sleep
-        self._cache: dict[tuple[Any, ...], ToolResult] = {}
+        self._cache: OrderedDict[tuple[Any, ...], tuple[float, ToolResult]] = OrderedDict()
+        self._clock = time.monotonic
         self.description = (
             "Search the web. Returns up to "
             f"{options.max_results} hits, each with title, URL and a short snippet; use fetch to read a page."
@@ -84,12 +90,17 @@ class WebSearchTool:
         count = min(args.max_results or self.options.max_results, self.options.max_results)
         region = args.region or self.options.region
         key = (query, count, region, args.timelimit)
-        if key not in self._cache:
-            result = await self._search(query, count, region, args.timelimit, ctx)
-            if result.is_error:
-                return result
-            self._cache[key] = result
-        return self._cache[key]
+        cached = self._cache.get(key)
+        if cached is not None and self._clock() - cached[0] < _CACHE_SECONDS:
+            self._cache.move_to_end(key)
+            return cached[1]
+        result = await self._search(query, count, region, args.timelimit, ctx)
+        if not result.is_error:
+            self._cache[key] = (self._clock(), result)
+            self._cache.move_to_end(key)
+            while len(self._cache) > _CACHE_ENTRIES:
+                self._cache.popitem(last=False)
+        return result
 
     async def _search(
         self, query: str, count: int, region: str, timelimit: str | None, ctx: ToolContext
