@@ -16,7 +16,7 @@ import anyio.to_thread
 T = TypeVar("T")
 
 _IDLE_EXIT_S = 10.0
-_jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+_jobs: queue.SimpleQueue[tuple[Callable[[], None], Callable[[], None]]] = queue.SimpleQueue()
 _lock = threading.Lock()
 _idle = 0
 """Waiting workers not yet promised a job: waiting workers = ``_idle`` + jobs in the queue."""
@@ -26,26 +26,27 @@ def _worker() -> None:
     global _idle
     while True:
         try:
-            job = _jobs.get(timeout=_IDLE_EXIT_S)
+            work, notify = _jobs.get(timeout=_IDLE_EXIT_S)
         except queue.Empty:
             with _lock:
                 if _idle:  # more waiting workers than queued jobs: this one may go
                     _idle -= 1
                     return
             continue
-        job()
-        with _lock:
+        work()
+        with _lock:  # idle before the waiter hears back, so its next call finds this worker
             _idle += 1
+        notify()
 
 
-def _submit(job: Callable[[], None]) -> None:
-    """Run ``job`` on an idle daemon worker, or on a new one when none is idle."""
+def _submit(work: Callable[[], None], notify: Callable[[], None]) -> None:
+    """Run ``work`` then ``notify`` on an idle daemon worker, or on a new one when none is idle."""
     global _idle
     with _lock:
         spawn = not _idle
         if not spawn:
             _idle -= 1
-    _jobs.put(job)
+    _jobs.put((work, notify))
     if spawn:
         threading.Thread(target=_worker, name="agentkit worker", daemon=True).start()
 
@@ -63,18 +64,20 @@ async def run_blocking(func: Callable[[], T]) -> T:
     outcome: dict[str, Any] = {}
     context = contextvars.copy_context()
 
-    def job() -> None:
+    def work() -> None:
         try:
             outcome["value"] = context.run(func)
         except BaseException as exc:  # handed to the waiting task
             outcome["error"] = exc
+
+    def notify() -> None:
         try:
             anyio.from_thread.run_sync(done.set, token=token)
         except RuntimeError:  # the event loop has ended: nobody waits for this result any more
             pass
 
     async with anyio.to_thread.current_default_thread_limiter():  # at most as many as anyio's own (40)
-        _submit(job)
+        _submit(work, notify)
         await done.wait()
     if "error" in outcome:
         raise outcome["error"]
