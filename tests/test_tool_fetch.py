@@ -129,6 +129,15 @@ async def test_html_becomes_markdown(local: str):
         assert chrome not in result.text
 
 
+def test_deeply_nested_page_still_gives_its_text():
+    """markdownify recurses per level: a page nested 5000 deep falls back to plain text, not an error."""
+    from tools.html_text import html_to_markdown
+
+    deep = "<html><head><title>Deep</title></head><body>" + "<div>" * 5000 + "<p>found it</p>"
+    title, text = html_to_markdown(deep + "</div>" * 5000 + "</body></html>")
+    assert (title, text) == ("Deep", "found it")
+
+
 async def test_text_json_paging_and_size_cap(local: str):
     tool = builtin_tool(
         "fetch", {"allow_private": True, "max_chars": 1100, "max_bytes": 50_000}, base_dir="."

@@ -53,7 +53,10 @@ def html_to_markdown(html: str | bytes, base_url: str = "") -> tuple[str, str]:
         for link in body.find_all("a", href=True):
             link["href"] = urljoin(base_url, link["href"])
     converter = MarkdownConverter(heading_style="ATX", bullets="-", strip=["img"], escape_misc=False)
-    text = converter.convert_soup(body)
+    try:
+        text = converter.convert_soup(body)
+    except RecursionError:  # markdownify recurses per nesting level; a hostile page nests thousands deep
+        text = body.get_text("\n", strip=True)
     text = re.sub(r"[ \t]+\n", "\n", text)
     text = re.sub(r"\n{3,}", "\n\n", text).strip()
     return title, text
