@@ -161,7 +161,7 @@ async def test_folder_swapped_for_a_symlink_after_the_check_is_refused(tree: Pat
         assert "stolen" not in result.text and "1 files skipped" in result.text
         return
     result = await call(tool, action=action, path="src/main.py", content="overwritten")
-    assert result.is_error and "changed while being opened" in result.text, result.text
+    assert result.is_error and "replaced by a symlink while being opened" in result.text, result.text
     assert (outside / "main.py").read_text() == "def beta(): 'stolen'\n"
 
 
@@ -175,3 +175,14 @@ async def test_fifos_and_devices_are_never_read(tree: Path):
     assert found.text.splitlines()[:2] == ["notes.txt:2: beta", "src/main.py:1: def beta():"]
     assert "1 files skipped" in found.text
     assert read.is_error and "not a regular file" in read.text
+
+
+async def test_symlink_loop_is_named(tree: Path):
+    os.symlink("loop2", tree / "loop1")
+    os.symlink("loop1", tree / "loop2")
+    tool = builtin_tool("files", {"write": True}, base_dir=tree)
+    for action in ("read", "write"):
+        result = await call(
+            tool, action=action, path="loop1/x" if action == "write" else "loop1", content="x"
+        )
+        assert result.is_error and "symlink loop" in result.text, result.text

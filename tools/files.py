@@ -126,8 +126,8 @@ class FilesTool:
         except OSError as exc:
             if exc.errno in (errno.ELOOP, errno.ENOTDIR) and _is_link(name, folder_fd):
                 raise PathRefused(
-                    f"path {self._shown(real)!r} refused: it changed while being opened (a symlink "
-                    "appeared in it); try again"
+                    f"path {self._shown(real)!r} refused: it leads through a symlink that cannot be "
+                    "followed safely (a symlink loop, or a folder replaced by a symlink while being opened)"
                 ) from None
             raise
 
