@@ -243,3 +243,23 @@ async def test_system_prompt_and_history_are_kept():
     result = await Agent(llm, system="Be brief.").run([{"role": "user", "content": "hello"}])
     assert result.messages[0] == {"role": "system", "content": "Be brief."}
     assert result.to_json()["steps"][0]["finish_reason"] == "stop"
+
+
+@pytest.mark.anyio
+async def test_a_failing_approver_refuses_and_approval_time_is_not_tool_time():
+    def broken(name, arguments):
+        raise RuntimeError("no terminal")
+
+    llm = PreparedLLM(turn(calls=[call("add", a=1, b=1)]), turn("ok"))
+    result = await Agent(llm, [add], policies={"add": ToolPolicy(approval="ask")}, approve=broken).run("go")
+    assert result.status == "completed"
+    assert "approval hook failed (RuntimeError: no terminal)" in result.messages[2]["content"]
+
+    async def slow_yes(name, arguments):
+        await anyio.sleep(0.3)
+        return True
+
+    llm = PreparedLLM(turn(calls=[call("add", a=1, b=1)]), turn("ok"))
+    result = await Agent(llm, [add], policies={"add": ToolPolicy(approval="ask")}, approve=slow_yes).run("go")
+    assert result.messages[2]["content"] == "2"
+    assert result.steps[0].tool_calls[0].duration_s < 0.2

@@ -285,8 +285,7 @@ class Agent:
         record: ToolCallRecord,
         emit: Callable[[AgentEvent], Awaitable[None]] | None,
     ) -> ToolResult:
-        started = time.perf_counter()
-        result = await self._checked_call(step, call, emit)
+        result = await self._checked_call(step, call, record, emit)
         result = ToolResult(
             cap_output(result.text, self.max_tool_output),
             result.is_error,
@@ -296,7 +295,6 @@ class Agent:
         record.valid = isinstance(call, ToolCall)
         record.result, record.is_error = result.text, result.is_error
         record.attachments = result.attachments
-        record.duration_s = time.perf_counter() - started
         if emit:
             await emit(ToolFinished(step, call.id, call.name or "", result, record.duration_s))
         return result
@@ -305,8 +303,10 @@ class Agent:
         self,
         step: int,
         call: ToolCall | InvalidToolCall,
+        record: ToolCallRecord,
         emit: Callable[[AgentEvent], Awaitable[None]] | None,
     ) -> ToolResult:
+        """Run the call if it is valid, known and allowed; its record times the tool alone (not approval)."""
         if isinstance(call, InvalidToolCall):
             return ToolResult.error(f"Tool call not executed: {call.error}")
         tool = self.tools.get(call.name)
@@ -334,6 +334,7 @@ class Agent:
                 await emit(ToolProgress(call.id, call.name, value, total, message))
 
         timeout = policy.timeout or getattr(tool, "timeout", None) or self.tool_timeout  # a tool's own limit
+        started = time.perf_counter()
         try:
             with anyio.fail_after(timeout):
                 return await tool.call(call.arguments, ToolContext(call.id, progress))
@@ -343,15 +344,20 @@ class Agent:
             )
         except Exception as exc:
             return ToolResult.error(f"The tool {call.name!r} failed: {type(exc).__name__}: {exc}")
+        finally:
+            record.duration_s = time.perf_counter() - started
 
     async def _ask(self, call: ToolCall) -> str | None:
         """Ask the approver; returns why the call is refused, or None when approved."""
         if self.approve is None:
             return (
                 f"The tool {call.name!r} needs approval (approval: ask) but nobody can approve it in this run; "
-                "run interactively or set approval: allow for it."
+                "run interactively (the CLI asks on a terminal; --yes approves all) or set approval: allow for it."
             )
-        answer = self.approve(call.name, call.arguments)
-        if inspect.isawaitable(answer):
-            answer = await answer
+        try:
+            answer = self.approve(call.name, call.arguments)
+            if inspect.isawaitable(answer):
+                answer = await answer
+        except Exception as exc:  # a broken approver refuses; it never ends the run
+            return f"The call to {call.name!r} was not approved: the approval hook failed ({type(exc).__name__}: {exc})."
         return None if answer else f"The user declined the call to {call.name!r}."
