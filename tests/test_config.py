@@ -215,3 +215,17 @@ def test_vscode_servers_object(tmp_path):
     data = {"mcp_servers": {"servers": {"web": {"type": "http", "url": "http://127.0.0.1:9/mcp"}}}}
     task = load_task_dict(data, tmp_path)
     assert task.mcp_servers["web"].transport == "http"
+
+
+def test_serving_keys_reach_the_launcher(tmp_path):
+    from agentkit.config import load_task_dict
+
+    task = load_task_dict(
+        {"model": {"name": "Qwen/Qwen3-32B", "tp": 2, "gpu_memory_utilization": 0.8, "gpus": "0,1"}}, tmp_path
+    )
+    assert task.model.serving_args() == {
+        "name": "Qwen/Qwen3-32B",
+        "gpus": [0, 1],
+        "tp": 2,
+        "gpu_memory_utilization": 0.8,
+    }

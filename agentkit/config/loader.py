@@ -197,7 +197,7 @@ def _unknown_key(path: Path_) -> str:
     scope, model = _SCOPES.get(parent, (dotted(parent), None))
     if model is None:
         return f"unknown key {key!r} in {scope}; remove it"
-    known = [*model.model_fields, *(MCP_KEYS if model is TaskConfig else ())]
+    known = list(dict.fromkeys([*model.model_fields, *(MCP_KEYS if model is TaskConfig else ())]))
     known = [k for k in known if k != "base_dir"]
     if model is TaskConfig and key in ModelConfig.model_fields:
         return f"unknown key {key!r} in the task — it belongs under `model:` (model.{key})"

@@ -62,6 +62,9 @@ class ModelConfig(BaseModel):
     """GPU indices for a server agentkit launches: ``[0, 1]`` or ``"0,1"``."""
     port: int | None = Field(None, ge=1, le=65535)
     max_model_len: int | None = Field(None, ge=1)
+    tp: int | None = Field(None, ge=1)
+    """Tensor-parallel size for a server agentkit launches (default: the planner's choice)."""
+    gpu_memory_utilization: float | None = Field(None, gt=0, le=1)
     device: str | None = None
     """``engine: transformers`` only: ``cpu``, ``cuda``, ``cuda:1``... (default: the first GPU, else CPU)."""
     dtype: Literal["auto", "bfloat16", "float16", "float32"] | None = None
@@ -110,7 +113,18 @@ class ModelConfig(BaseModel):
 
     def serving_args(self) -> dict[str, Any]:
         """What ``agentkit.serving.ensure_server`` takes to find or launch a server of this model."""
-        keys = ("path", "name", "engine", "gpus", "port", "max_model_len", "api_key", "variant")
+        keys = (
+            "path",
+            "name",
+            "engine",
+            "gpus",
+            "port",
+            "max_model_len",
+            "api_key",
+            "variant",
+            "tp",
+            "gpu_memory_utilization",
+        )
         return {k: getattr(self, k) for k in keys if getattr(self, k) is not None}
 
 
