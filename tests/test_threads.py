@@ -46,3 +46,29 @@ async def test_a_cancelled_wait_returns_at_once_and_other_calls_still_run():
 
 async def _append(results: list[int], i: int) -> None:
     results.append(await run_blocking(lambda: i))
+
+
+def test_a_result_for_a_stopped_loop_never_holds_a_worker():
+    """An abandoned call that finishes after its event loop stopped must not block the worker that ran it
+    (it counts as idle, so later calls would wait for it forever)."""
+    import asyncio
+
+    release = threading.Event()
+
+    async def abandon() -> None:
+        with anyio.move_on_after(0.05):
+            await run_blocking(lambda: release.wait(5))
+
+    stopped = asyncio.new_event_loop()
+    stopped.run_until_complete(abandon())  # the loop stops, unclosed, like a test runner's between tests
+    release.set()  # the abandoned call finishes now and reports to the stopped loop
+    time.sleep(0.2)
+
+    async def later() -> list[int]:
+        with anyio.fail_after(5):
+            return [await run_blocking(lambda i=i: i) for i in range(3)]
+
+    try:
+        assert asyncio.run(later()) == [0, 1, 2]
+    finally:
+        stopped.close()

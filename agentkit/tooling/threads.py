@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import queue
 import threading
@@ -9,8 +10,6 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import anyio
-import anyio.from_thread
-import anyio.lowlevel
 import anyio.to_thread
 
 T = TypeVar("T")
@@ -52,15 +51,15 @@ def _submit(work: Callable[[], None], notify: Callable[[], None]) -> None:
 
 
 async def run_blocking(func: Callable[[], T]) -> T:
-    """Run ``func()`` on a daemon worker thread and wait for it, cancellably.
+    """Run ``func()`` on a daemon worker thread and wait for it, cancellably (asyncio backend).
 
     A thread cannot be stopped, so a cancelled wait (a tool's timeout, Ctrl-C) returns at once and
     abandons the call; the worker is a daemon, so it never holds up the process's exit (anyio's own
     worker threads would: they are joined when the interpreter shuts down). Calls running at once are
     bounded by anyio's default thread limiter.
     """
-    token = anyio.lowlevel.current_token()
-    done = anyio.Event()
+    loop = asyncio.get_running_loop()
+    done = asyncio.Event()
     outcome: dict[str, Any] = {}
     context = contextvars.copy_context()
 
@@ -71,9 +70,11 @@ async def run_blocking(func: Callable[[], T]) -> T:
             outcome["error"] = exc
 
     def notify() -> None:
+        # Never blocks: a loop that has stopped (an abandoned wait outliving its run) must not hold the
+        # worker, which already counts as idle.
         try:
-            anyio.from_thread.run_sync(done.set, token=token)
-        except RuntimeError:  # the event loop has ended: nobody waits for this result any more
+            loop.call_soon_threadsafe(done.set)
+        except RuntimeError:  # the event loop is closed: nobody waits for this result any more
             pass
 
     async with anyio.to_thread.current_default_thread_limiter():  # at most as many as anyio's own (40)
