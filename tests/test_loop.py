@@ -21,8 +21,9 @@ def call(name: str, index: int = 0, **arguments) -> ToolCall:
 
 
 def turn(content: str | None = None, calls=(), invalid=(), reasoning=None, finish="stop") -> StepOutput:
-    parsed = ParsedOutput(content=content, reasoning_content=reasoning, tool_calls=list(calls),
-                          invalid_tool_calls=list(invalid))
+    parsed = ParsedOutput(
+        content=content, reasoning_content=reasoning, tool_calls=list(calls), invalid_tool_calls=list(invalid)
+    )
     return StepOutput(parsed=parsed, finish_reason=finish, usage=Usage(10, 5), thinking=True)
 
 
@@ -101,7 +102,9 @@ async def test_parallel_calls_run_concurrently_and_results_keep_call_order():
 
 @pytest.mark.anyio
 async def test_errors_become_results_and_the_next_step_thinks():
-    invalid = InvalidToolCall(id="call_bad", raw='{"a": }', error="invalid JSON in arguments", name="add", index=1)
+    invalid = InvalidToolCall(
+        id="call_bad", raw='{"a": }', error="invalid JSON in arguments", name="add", index=1
+    )
     llm = PreparedLLM(
         turn(calls=[call("boom", 0), call("nope", 2)], invalid=[invalid]),
         turn("sorry"),
@@ -125,7 +128,9 @@ async def test_validation_error_reaches_the_model():
 
 @pytest.mark.anyio
 async def test_timeout_cap_and_policies():
-    llm = PreparedLLM(turn(calls=[call("slow", 0, seconds=5)]), turn(calls=[call("add", a=1, b=2)]), turn("x"))
+    llm = PreparedLLM(
+        turn(calls=[call("slow", 0, seconds=5)]), turn(calls=[call("add", a=1, b=2)]), turn("x")
+    )
     agent = Agent(llm, [slow, add], tool_timeout=0.1, policies={"add": ToolPolicy(approval="deny")})
     result = await agent.run("go")
     tool_results = [m["content"] for m in result.messages if m["role"] == "tool"]
@@ -181,7 +186,10 @@ async def test_ask_approval_uses_the_hook_or_refuses_without_one():
         return arguments["a"] == 1
 
     result = await Agent(llm, [add], policies={"add": ToolPolicy(approval="ask")}, approve=approve).run("go")
-    assert [m["content"] for m in result.messages if m["role"] == "tool"] == ["2", "The user declined the call to 'add'."]
+    assert [m["content"] for m in result.messages if m["role"] == "tool"] == [
+        "2",
+        "The user declined the call to 'add'.",
+    ]
     assert len(asked) == 2
     llm = PreparedLLM(turn(calls=[call("add", a=1, b=1)]), turn("ok"))
     result = await Agent(llm, [add], policies={"add": ToolPolicy(approval="ask")}).run("go")

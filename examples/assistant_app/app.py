@@ -25,7 +25,10 @@ def stock(item: str) -> str:
 
 
 async def main() -> None:
-    llm = {"model": "Qwen/Qwen3-8B", "model_server": os.environ.get("AGENTKIT_ENDPOINT", "http://127.0.0.1:8000/v1")}
+    llm = {
+        "model": "Qwen/Qwen3-8B",
+        "model_server": os.environ.get("AGENTKIT_ENDPOINT", "http://127.0.0.1:8000/v1"),
+    }
     async with Assistant(llm=llm, function_list=[stock], system_message="You run a small fruit shop.") as bot:
         question = [{"role": "user", "content": "Do we have pears and plums?"}]
         latest, shown = -1, 0
@@ -39,7 +42,9 @@ async def main() -> None:
         print()
         for message in responses:
             if message.get("function_call"):
-                print(f"  (called {message['function_call']['name']} {message['function_call']['arguments']})")
+                print(
+                    f"  (called {message['function_call']['name']} {message['function_call']['arguments']})"
+                )
 
 
 if __name__ == "__main__":
