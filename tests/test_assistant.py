@@ -16,6 +16,7 @@ import pytest
 
 from agentkit import Assistant, tool
 from agentkit.assistant import Responses, to_openai_messages
+from agentkit.serving.spec import port_free
 from agentkit.testing import run_simulator, serve_in_thread
 from tests.e2e_helpers import ROOT
 
@@ -35,18 +36,9 @@ def stock(item: str) -> str:
     return f"{item}: 7 in stock"
 
 
-def _port_free(port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
 def test_founding_snippet_runs_as_written_with_the_import_switched(monkeypatch, capsys):
     """examples/qwen_agent_app/app.py is the founding document's code with only the import changed."""
-    if not _port_free(8000):
+    if not port_free("127.0.0.1", 8000):
         pytest.skip("port 8000 is taken; the snippet talks to http://localhost:8000/v1 as written")
     from tools import web_search
 

@@ -19,6 +19,7 @@ import pytest
 
 from agentkit.serving import ServingError, ensure_server
 from agentkit.serving.launcher import group_members
+from agentkit.serving.spec import port_free
 
 FAKES = Path(__file__).parent / "fakes"
 MODELS = Path(__file__).parent / "fixtures" / "models"
@@ -31,18 +32,9 @@ def free_ports(count: int) -> int:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             base = s.getsockname()[1]
-        if base + count < 65000 and all(_free(p) for p in range(base, base + count)):
+        if base + count < 65000 and all(port_free("127.0.0.1", p) for p in range(base, base + count)):
             return base
     raise RuntimeError("no free ports")
-
-
-def _free(port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 def alive(pid: int) -> bool:
