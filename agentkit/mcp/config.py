@@ -38,7 +38,7 @@ _KNOWN_KEYS = {
     "command", "args", "env", "cwd", "url", "headers", "transport", "type", "timeout", "call_timeout",
     "max_output_chars", "enabled", "disabled", "envFile", "httpUrl", "serverUrl", "transportType",
     "startup_timeout_sec", "tool_timeout_sec", "include_tools", "exclude_tools", "includeTools",
-    "excludeTools", "resources",
+    "excludeTools", "resources", "concurrent",
 }  # fmt: skip
 _OTHER_TOOLS_KEYS = {"disabledTools"}  # read by other clients, close to one of ours: not a typo
 _VAR = re.compile(r"\$\{([^}]*)\}")
@@ -72,6 +72,9 @@ class ServerConfig:
     """These tools (real names) are never offered to the model."""
     resources: bool = False
     """Offer the model a ``read_resource`` tool for the server's resources (when it has any)."""
+    concurrent: bool = False
+    """The server is safe to call concurrently: its tools' calls never wait for each other. By default only
+    tools annotated ``readOnlyHint: true`` run concurrently; the others run one at a time, in call order."""
 
     def offers(self, tool: str) -> bool:
         """Whether the tool with this real name is offered to the model."""
@@ -189,6 +192,7 @@ def _parse_one(name: str, entry: Mapping[str, Any], base_dir: Path | None) -> Se
         "include_tools": _names(where, entry, "include_tools", "includeTools"),
         "exclude_tools": _names(where, entry, "exclude_tools", "excludeTools") or (),
         "resources": _flag(where, entry, "resources"),
+        "concurrent": _flag(where, entry, "concurrent"),
     }
     if transport != "stdio":
         url_text = expand(url, "url")

@@ -2,7 +2,8 @@
 
 Each server is owned by one long-lived task that enters and exits the transport and the session (so
 anyio's cancel scopes stay in one task) and restarts the server once if it dies. Tool calls go straight
-to the session from the caller's task.
+to the session from the caller's task; calls that may change the server's state take the server's turn
+lock first, so they run one at a time in call order (see ``call_tool``).
 """
 
 from __future__ import annotations
@@ -102,6 +103,8 @@ class MCPServerProvider:
         self._stderr_summary = ""
         self._http_error = ""
         self._junk: list[str] = []
+        self._turn = asyncio.Lock()
+        """Held by a call that may write: FIFO, so such calls run one at a time, in the order they came."""
 
     def __repr__(self) -> str:
         return f"MCPServerProvider({self.name!r}, {self.config.describe()!r})"
@@ -328,8 +331,20 @@ class MCPServerProvider:
             old, self._published = self._published, list(self.tools)
             self.on_tools_changed([t.name for t in old], list(self.tools))
 
-    async def call_tool(self, real_name: str, arguments: dict[str, Any], ctx: ToolContext) -> ToolResult:
-        """Call a tool by its real name. Every failure is an error result, never an exception."""
+    async def call_tool(
+        self, real_name: str, arguments: dict[str, Any], ctx: ToolContext, *, exclusive: bool = True
+    ) -> ToolResult:
+        """Call a tool by its real name. Every failure is an error result, never an exception.
+
+        ``exclusive`` (a tool not annotated ``readOnlyHint: true`` on a server not marked ``concurrent``):
+        the call waits for the server's earlier exclusive calls to finish, so two writes of one step never
+        race inside the server (server-memory, say, loses one of two concurrent writes)."""
+        if exclusive and not self.config.concurrent:
+            async with self._turn:
+                return await self._call_tool(real_name, arguments, ctx)
+        return await self._call_tool(real_name, arguments, ctx)
+
+    async def _call_tool(self, real_name: str, arguments: dict[str, Any], ctx: ToolContext) -> ToolResult:
         progress = _progress_forwarder(ctx) if ctx.progress is not None else None
 
         def send(session: ClientSession) -> Awaitable[Any]:

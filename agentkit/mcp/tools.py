@@ -27,13 +27,15 @@ class MCPTool:
             spec.annotations.model_dump(exclude_none=True, by_alias=True) if spec.annotations else {}
         )
         self.timeout = own_timeout(provider)
+        self.exclusive = self.annotations.get("readOnlyHint") is not True and not provider.config.concurrent
+        """Whether calls wait for the server's earlier writing calls (and it for them): see ``call_tool``."""
         self._provider = provider
 
     def __repr__(self) -> str:
         return f"MCPTool({self.name!r} → {self.server}:{self.real_name})"
 
     async def call(self, arguments: dict[str, Any], ctx: ToolContext) -> ToolResult:
-        return await self._provider.call_tool(self.real_name, arguments, ctx)
+        return await self._provider.call_tool(self.real_name, arguments, ctx, exclusive=self.exclusive)
 
 
 class MCPResourceTool:
