@@ -86,6 +86,9 @@ async def test_resources_offered_through_read_resource():
         )
         blob = await reader.call({"uri": "demo://resource/dynamic/blob/3"}, ToolContext())
         assert blob.text.startswith("[resource demo://resource/dynamic/blob/3 (text/plain, ")
+        assert blob.text.splitlines()[1].startswith(
+            "Resource 3: This is a base64 blob"
+        )  # decoded for the model
         assert base64.b64decode(blob.attachments[0]["blob"]).startswith(b"Resource 3:")
         missing = await reader.call({"uri": "demo://no/such/thing"}, ToolContext())
         assert missing.is_error and "refused reading 'demo://no/such/thing'" in missing.text
@@ -189,7 +192,7 @@ async def test_time_server_over_stdio():
         now = await ts.get("get_current_time").call({"timezone": "Europe/Paris"}, ToolContext())
         assert not now.is_error and now.structured["timezone"] == "Europe/Paris"
         bad = await ts.get("get_current_time").call({"timezone": "Mars/Olympus_Mons"}, ToolContext())
-        assert bad.is_error and "Mars/Olympus_Mons" in bad.text
+        assert bad.is_error and bad.text.startswith("Error: ") and "Mars/Olympus_Mons" in bad.text
 
 
 async def test_two_servers_with_clashing_tool_names_get_prefixes():
