@@ -34,6 +34,8 @@ from agentkit.tooling.base import Tool, ToolContext, ToolResult
 SamplingHandler = Callable[[list[dict[str, Any]], "str | None", int], Awaitable[str]]
 ElicitationHandler = Callable[[str, dict[str, Any]], Awaitable["dict[str, Any] | None"]]
 LogHandler = Callable[[str, str, Any], None]
+AuthorizationHandler = Callable[[str, str], Awaitable["str | None"]]
+"""``(server, authorization URL) -> None | callback URL``: see ``agentkit.mcp.oauth.flow``."""
 ToolsChanged = Callable[[list[str], list[Tool]], None]
 
 RESTARTS = 1
@@ -63,6 +65,7 @@ class MCPServerProvider:
         on_log: LogHandler | None = None,
         on_tools_changed: ToolsChanged | None = None,
         names: ToolNames | None = None,
+        authorization_handler: AuthorizationHandler | None = None,
     ):
         if not isinstance(config, ServerConfig):
             parsed = parse_servers({name: config})
@@ -74,6 +77,8 @@ class MCPServerProvider:
         self.sampling_handler = sampling_handler
         self.elicitation_handler = elicitation_handler
         self.on_log = on_log
+        self.authorization_handler = authorization_handler
+        """Shows the person an OAuth sign-in URL; None: print it and open the browser."""
         self.on_tools_changed = on_tools_changed
         """Called with (old names, new tools) when the tool list changes after start: ``ToolSet.replace``.
         Set it with ``follow`` once the tool set exists, so no change in between is missed."""
@@ -282,6 +287,17 @@ class MCPServerProvider:
             return client
 
         self._http_error = ""
+        auth = None
+        if config.auth.enabled:
+            from agentkit.mcp.oauth.flow import build_auth
+
+            auth = await build_auth(
+                self.name,
+                config.url or "",
+                config.auth,
+                handler=self.authorization_handler,
+                pause=self._waiting_on_person,
+            )
         if config.transport == "sse":
             from mcp.client.sse import sse_client
 
@@ -290,12 +306,19 @@ class MCPServerProvider:
                 headers=config.headers or None,
                 timeout=config.start_timeout,
                 httpx_client_factory=http_client,
+                auth=auth,
             )
             return await stack.enter_async_context(sse)
         from mcp.client.streamable_http import streamable_http_client
 
-        client = await stack.enter_async_context(http_client(headers=config.headers or None))
+        client = await stack.enter_async_context(http_client(headers=config.headers or None, auth=auth))
         return await stack.enter_async_context(streamable_http_client(config.url or "", http_client=client))
+
+    def _waiting_on_person(self, waiting: bool) -> None:
+        """While a person signs in, the start timeout stops counting; it starts afresh when they are done."""
+        scope = self._scope
+        if scope is not None and self._session is None:
+            scope.deadline = math.inf if waiting else anyio.current_time() + self.config.start_timeout
 
     async def _on_http_response(self, response: Any) -> None:
         """Remember the last HTTP error status: the SDK reports it only as "an error response"."""
@@ -590,6 +613,7 @@ def providers_from_config(
     on_tools_changed: ToolsChanged | None = None,
     reserved_names: Any = (),
     base_dir: Any = None,
+    authorization_handler: AuthorizationHandler | None = None,
 ) -> list[MCPServerProvider]:
     """One provider per enabled server of a config, sharing one naming scope.
 
@@ -607,6 +631,7 @@ def providers_from_config(
             on_log=on_log,
             on_tools_changed=on_tools_changed,
             names=names,
+            authorization_handler=authorization_handler,
         )
         for name, config in configs.items()
     ]

@@ -1,0 +1,180 @@
+"""OAuth 2.1 sign-in of agentkit's MCP client against an SDK server that is its own authorization server:
+registration, the browser round trip through the loopback redirect, tokens kept 0600 in a 0700 folder,
+refresh in a later run, the callback form of the handler; plus the pieces on their own.
+(The official conformance suite's 21 auth scenarios run in .ci/conformance.sh.)"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import stat
+
+import httpx2
+import pytest
+from mcp_fixtures.oauth_http import ApprovingAuthServer, serving
+
+from agentkit.mcp import MCPServerProvider, MCPStartError, parse_servers
+from agentkit.mcp.oauth.loopback import LoopbackReceiver
+from agentkit.mcp.oauth.storage import FileTokenStorage, token_file
+from agentkit.tooling import ToolContext
+from tests.e2e_helpers import free_port
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(autouse=True)
+def token_dir(tmp_path, monkeypatch):
+    folder = tmp_path / "tokens"
+    monkeypatch.setenv("AGENTKIT_MCP_AUTH_DIR", str(folder))
+    return folder
+
+
+class Browser:
+    """The person: opens the authorization URL and lets the server's redirect take it to agentkit."""
+
+    def __init__(self):
+        self.opened: list[str] = []
+
+    async def __call__(self, server: str, url: str) -> None:
+        self.opened.append(url)
+        async with httpx2.AsyncClient(follow_redirects=True, timeout=10) as client:
+            landed = await client.get(url)
+        assert landed.status_code == 200 and "signed in" in landed.text
+
+
+async def _secret(url: str, handler) -> str:
+    provider = MCPServerProvider("vault", {"url": url}, authorization_handler=handler)
+    try:
+        [tool] = await provider.start()
+        result = await tool.call({}, ToolContext())
+        assert not result.is_error, result.text
+        return result.text
+    finally:
+        await provider.aclose()
+
+
+async def test_sign_in_in_the_browser_then_tokens_kept_safely_and_refreshed_in_a_later_run(token_dir):
+    server = ApprovingAuthServer(token_lifetime=1)
+    browser = Browser()
+    async with serving(server) as url:
+        assert await _secret(url, browser) == "the treasure is under the oak"
+        assert server.grants == ["register", "authorize", "authorization_code"]
+        [opened] = browser.opened
+        assert "code_challenge_method=S256" in opened and "redirect_uri=http%3A%2F%2F127.0.0.1%3A" in opened
+
+        path = token_file("vault", url)
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert stat.S_IMODE(token_dir.stat().st_mode) == 0o700
+        assert json.loads(path.read_text())["tokens"]["refresh_token"]
+
+        await asyncio.sleep(1.2)  # the access token has expired: the next run refreshes it, no browser
+        assert await _secret(url, browser) == "the treasure is under the oak"
+        assert server.grants[3:] == ["refresh_token"] and len(browser.opened) == 1
+
+
+async def test_a_handler_may_return_the_url_the_browser_came_back_to():
+    """The ``Assistant``'s callback form: the app shows the URL itself and hands back where it landed."""
+    server = ApprovingAuthServer()
+    seen: list[str] = []
+
+    async def callback(server_name: str, url: str) -> str:
+        seen.append(server_name)
+        async with httpx2.AsyncClient(timeout=10) as client:  # no redirect following: stop at the 302
+            answer = await client.get(url)
+        assert answer.status_code in (302, 307)
+        return answer.headers["location"]
+
+    async with serving(server) as url:
+        assert await _secret(url, callback) == "the treasure is under the oak"
+    assert seen == ["vault"]
+
+
+async def test_the_start_timeout_does_not_count_while_the_person_signs_in():
+    browser = Browser()
+
+    async def slow_person(server: str, url: str) -> None:
+        await asyncio.sleep(1.5)
+        await browser(server, url)
+
+    async with serving(ApprovingAuthServer()) as url:
+        provider = MCPServerProvider("vault", {"url": url, "timeout": 1}, authorization_handler=slow_person)
+        try:
+            assert [t.name for t in await provider.start()] == ["secret"]
+        finally:
+            await provider.aclose()
+
+
+async def test_a_sign_in_nobody_finishes_fails_the_start_naming_the_timeout():
+    async def nobody(server: str, url: str) -> None:
+        return None
+
+    async with serving(ApprovingAuthServer()) as url:
+        provider = MCPServerProvider(
+            "vault", {"url": url, "timeout": 5, "auth": {"timeout": 0.5}}, authorization_handler=nobody
+        )
+        with pytest.raises(MCPStartError, match=r"sign-in was not finished within 0.5 s \(auth.timeout\)"):
+            await provider.start()
+
+
+async def test_loopback_receiver_takes_the_redirect_and_nothing_else():
+    port = free_port()
+    async with LoopbackReceiver(port) as receiver, httpx2.AsyncClient() as client:
+        stray = await client.get(f"http://127.0.0.1:{port}/favicon.ico")
+        assert stray.status_code == 404
+        ok = await client.get(f"http://127.0.0.1:{port}/callback?code=abc&state=xyz")
+        assert ok.status_code == 200
+        assert await receiver.wait() == {"code": "abc", "state": "xyz"}
+    with pytest.raises(httpx2.ConnectError):  # closed once the sign-in is over
+        async with httpx2.AsyncClient() as client:
+            await client.get(f"http://127.0.0.1:{port}/callback?code=late")
+
+
+async def test_token_files_are_per_server_and_a_damaged_one_means_sign_in_again(token_dir):
+    one, two = FileTokenStorage("s", "https://a.example/mcp"), FileTokenStorage("s", "https://b.example/mcp")
+    assert one.path != two.path
+    one.path.parent.mkdir(parents=True)
+    one.path.write_text("{not json")
+    assert await one.get_tokens() is None and await one.get_client_info() is None
+
+
+def test_auth_settings_are_checked_and_a_static_token_means_no_oauth():
+    servers = parse_servers(
+        {
+            "plain": {"url": "https://x.example/mcp"},
+            "token": {"url": "https://x.example/mcp", "headers": {"Authorization": "Bearer t"}},
+            "off": {"url": "https://x.example/mcp", "auth": "none"},
+            "service": {
+                "url": "https://x.example/mcp",
+                "auth": {"grant": "client_credentials", "client_id": "c", "client_secret": "s"},
+            },
+        }
+    )
+    assert servers["plain"].auth.enabled and servers["plain"].auth.grant == "authorization_code"
+    assert not servers["token"].auth.enabled and not servers["off"].auth.enabled
+    assert servers["service"].auth.client_secret == "s"
+    bad = {
+        "stdio": ({"command": "x", "auth": {"client_id": "c"}}, "applies to HTTP servers only"),
+        "both": (
+            {
+                "url": "https://x.example/mcp",
+                "headers": {"Authorization": "Bearer t"},
+                "auth": {"client_id": "c"},
+            },
+            "not both",
+        ),
+        "grant": (
+            {"url": "https://x.example/mcp", "auth": {"grant": "password"}},
+            "auth.grant` must be one of",
+        ),
+        "cc": (
+            {"url": "https://x.example/mcp", "auth": {"grant": "client_credentials"}},
+            "needs `client_id`",
+        ),
+        "typo": (
+            {"url": "https://x.example/mcp", "auth": {"clientid": "c"}},
+            "unknown `auth` setting 'clientid'",
+        ),
+    }
+    for name, (entry, message) in bad.items():
+        with pytest.raises(ValueError, match=message):
+            parse_servers({name: entry})
