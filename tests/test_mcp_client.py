@@ -4,6 +4,7 @@ import base64
 import json
 from contextlib import ExitStack
 
+import mcp.types as types
 import pytest
 from mcp_fixtures.peers import (  # noqa: F401  (fixture)
     TOOLS_SERVER,
@@ -224,3 +225,24 @@ async def test_http_headers_with_variables_reach_the_server_and_a_bad_token_is_n
         async with ToolSet(providers=providers_from_config({"mcpServers": config})) as ts:
             assert (await ts.get("whoami").call({}, ToolContext())).text == "Bearer t0k3n"
             assert "HTTP 401 Unauthorized (check the token in its `headers`)" in ts.provider_errors["bad"]
+
+
+async def test_a_tool_that_needs_a_task_runs_as_one_with_progress_and_a_timeout_cancels_it():
+    binary = require_everything()
+    progress = Progress()
+    config = {"command": binary, "args": ["stdio"]}
+    async with ToolSet(providers=providers_from_config({"everything": config})) as ts:
+        research = ts.get("simulate-research-query")  # execution.taskSupport: required
+        assert research.as_task
+        result = await research.call({"topic": "tides"}, ToolContext(progress=progress))
+        assert not result.is_error, result.text
+        assert "tides" in result.text
+        assert any("Analyzing content" in (message or "") for _, _, message in progress.seen)
+
+    config = {"command": binary, "args": ["stdio"], "call_timeout": 1.5}
+    async with ToolSet(providers=providers_from_config({"everything": config})) as ts:
+        [provider] = ts.providers
+        slow = await ts.get("simulate-research-query").call({"topic": "tides"}, ToolContext())
+        assert slow.is_error and "within 1.5 s (call_timeout); it was cancelled" in slow.text
+        listed = await provider._session.send_request(types.ListTasksRequest(), types.ListTasksResult)
+        assert [t.status for t in listed.tasks] == ["cancelled"]  # the server was told, not left running

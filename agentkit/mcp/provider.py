@@ -28,6 +28,7 @@ from agentkit.mcp.config import ServerConfig, parse_servers
 from agentkit.mcp.names import ToolNames
 from agentkit.mcp.results import resource_result, to_tool_result
 from agentkit.mcp.sdk import EndWatch, all_pages, junk_line, leaf
+from agentkit.mcp.tasks import call_as_task, needs_task, server_runs_tool_tasks
 from agentkit.mcp.tools import RESOURCE_TOOL, MCPResourceTool, MCPTool, signature
 from agentkit.tooling.base import Tool, ToolContext, ToolResult
 
@@ -233,8 +234,11 @@ class MCPServerProvider:
     async def _list(self, session: ClientSession) -> None:
         """The server's tools that the config offers to the model; its resources when asked for."""
         tools = await all_pages(lambda params: session.list_tools(params=params), "tools", 100)
-        self._listing = [spec for spec in tools if self.config.offers(spec.name)]
         capabilities = session.server_capabilities
+        tasks = server_runs_tool_tasks(capabilities)
+        self._listing = [
+            spec for spec in tools if self.config.offers(spec.name) and (tasks or not needs_task(spec))
+        ]  # a tool that only runs as a task on a server that runs none could never be called
         if self.config.resources and capabilities is not None and capabilities.resources is not None:
             self._resources = await all_pages(
                 lambda params: session.list_resources(params=params), "resources", 10
@@ -355,22 +359,40 @@ class MCPServerProvider:
             self.on_tools_changed([t.name for t in old], list(self.tools))
 
     async def call_tool(
-        self, real_name: str, arguments: dict[str, Any], ctx: ToolContext, *, exclusive: bool = True
+        self,
+        real_name: str,
+        arguments: dict[str, Any],
+        ctx: ToolContext,
+        *,
+        exclusive: bool = True,
+        as_task: bool = False,
     ) -> ToolResult:
         """Call a tool by its real name. Every failure is an error result, never an exception.
 
         ``exclusive`` (a tool not annotated ``readOnlyHint: true`` on a server not marked ``concurrent``):
         the call waits for the server's earlier exclusive calls to finish, so two writes of one step never
-        race inside the server (server-memory, say, loses one of two concurrent writes)."""
+        race inside the server (server-memory, say, loses one of two concurrent writes).
+        ``as_task``: a tool declaring ``execution.taskSupport: required`` runs as an MCP task (see
+        ``agentkit.mcp.tasks``), within ``call_timeout`` all told; a cancelled call cancels the task."""
         if exclusive and not self.config.concurrent:
             async with self._turn:
-                return await self._call_tool(real_name, arguments, ctx)
-        return await self._call_tool(real_name, arguments, ctx)
+                return await self._call_tool(real_name, arguments, ctx, as_task)
+        return await self._call_tool(real_name, arguments, ctx, as_task)
 
-    async def _call_tool(self, real_name: str, arguments: dict[str, Any], ctx: ToolContext) -> ToolResult:
+    async def _call_tool(
+        self, real_name: str, arguments: dict[str, Any], ctx: ToolContext, as_task: bool
+    ) -> ToolResult:
         progress = _progress_forwarder(ctx) if ctx.progress is not None else None
 
+        async def task(session: ClientSession) -> Any:
+            with anyio.fail_after(self.config.call_timeout or math.inf):
+                return await call_as_task(
+                    session, real_name, arguments, ttl_seconds=self.config.call_timeout, progress=progress
+                )
+
         def send(session: ClientSession) -> Awaitable[Any]:
+            if as_task:
+                return task(session)
             return session.call_tool(
                 real_name,
                 arguments,
@@ -556,7 +578,12 @@ class MCPServerProvider:
         if self._http_error:
             reason += f"; the server answered {self._http_error}"
             if self._http_error.startswith(("HTTP 401", "HTTP 403")):
-                reason += " (check the token in its `headers`)"
+                reason += (
+                    " (the OAuth sign-in did not succeed; if the server takes a static token instead, give it "
+                    "in `headers: {Authorization: Bearer ...}`)"
+                    if self.config.auth.enabled
+                    else " (check the token in its `headers`)"
+                )
         if self._junk:
             reason += f"; it wrote non-MCP output on stdout: {self._junk[0]!r}"
         tail = self._read_stderr_tail() or self._stderr_summary
