@@ -157,6 +157,7 @@ async def open_agent(
     allow_simulation: bool = False,
     notice: Notice | None = None,
     elicitation_handler: Callable[..., Any] | None = None,
+    authorization_handler: Callable[..., Any] | None = None,
     keep_server: bool = False,
     tools: tuple[list[Any], dict[str, Any]] | None = None,
 ) -> AsyncIterator[Agent]:
@@ -185,6 +186,7 @@ async def open_agent(
                 task.mcp_servers,
                 sampling_handler=_sampling_handler(llm, task.model.sampling()),
                 elicitation_handler=elicitation_handler,
+                authorization_handler=authorization_handler,
                 on_log=on_log,
                 reserved_names=[t.name for t in resolved],
                 base_dir=task.base_dir,

@@ -89,6 +89,74 @@ async def test_a_handler_may_return_the_url_the_browser_came_back_to():
     assert seen == ["vault"]
 
 
+async def test_the_cli_walks_the_user_through_the_sign_in_in_their_browser(tmp_path, token_dir):
+    import sys
+
+    import anyio
+    import yaml
+
+    from agentkit.testing import serve_in_thread
+    from tests.e2e_helpers import cli
+
+    browser = tmp_path / "browser.py"  # $BROWSER: what `webbrowser` opens the sign-in page with
+    browser.write_text(
+        "import sys, httpx2\n"
+        "page = httpx2.get(sys.argv[1], follow_redirects=True, timeout=10)\n"
+        "open(sys.argv[0] + '.log', 'w').write(page.text)\n"
+    )
+    script = {
+        "model": "Qwen3-8B",
+        "replies": [{"tool_calls": [{"name": "secret", "arguments": {}}]}, {"text": "Under the oak."}],
+    }
+    async with serving(ApprovingAuthServer()) as url:
+        with serve_in_thread(script) as sim:
+            task = {
+                "model": {"endpoint": sim.base_url},
+                "prompt": "Where?",
+                "mcp_servers": {"vault": {"url": url}},
+            }
+            (tmp_path / "task.yaml").write_text(yaml.safe_dump(task))
+            env = {"BROWSER": f"{sys.executable} {browser} %s", "AGENTKIT_MCP_AUTH_DIR": str(token_dir)}
+            proc = await anyio.to_thread.run_sync(
+                lambda: cli("run", str(tmp_path / "task.yaml"), "--json", env=env, timeout=120)
+            )
+    assert proc.returncode == 0, proc.stderr
+    assert "MCP server 'vault' asks you to sign in" in proc.stderr and "visit this address" in proc.stderr
+    assert "signed in" in (tmp_path / "browser.py.log").read_text()
+    [call] = json.loads(proc.stdout)["steps"][0]["tool_calls"]
+    assert call["result"] == "the treasure is under the oak"
+    assert token_file("vault", url).exists()
+
+
+async def test_the_assistant_takes_a_sign_in_callback(tmp_path):
+    from agentkit import Assistant
+    from agentkit.testing import serve_in_thread
+
+    asked: list[str] = []
+
+    async def oauth_handler(server: str, url: str) -> str:
+        asked.append(server)
+        async with httpx2.AsyncClient(timeout=10) as client:
+            return (await client.get(url)).headers["location"]  # where the browser would have gone
+
+    script = {
+        "model": "Qwen3-8B",
+        "replies": [{"tool_calls": [{"name": "secret", "arguments": {}}]}, {"text": "Under the oak."}],
+    }
+    async with serving(ApprovingAuthServer()) as url:
+        with serve_in_thread(script) as sim:
+            bot = Assistant(
+                llm={"model": "Qwen3-8B", "model_server": sim.base_url},
+                function_list=[{"mcpServers": {"vault": {"url": url}}}],
+                oauth_handler=oauth_handler,
+                base_dir=tmp_path,
+            )
+            responses = await bot.arun_nonstream([{"role": "user", "content": "Where is the treasure?"}])
+    assert asked == ["vault"]
+    result = next(m for m in responses if m["role"] == "function")
+    assert result["content"] == "the treasure is under the oak"
+
+
 async def test_the_start_timeout_does_not_count_while_the_person_signs_in():
     browser = Browser()
 
