@@ -283,3 +283,7 @@ def test_ide_variables_outside_mcp_servers_are_named_as_such(tmp_path):
     (tmp_path / "task.yaml").write_text("prompt: look in ${workspaceFolder}\n")
     with pytest.raises(TaskError, match=r"filled in only inside mcp_servers"):
         load_task(tmp_path / "task.yaml")
+    (tmp_path / "task.yaml").write_text(  # the IDE spelling of the section too
+        'prompt: hi\nmcpServers:\n  files: {command: ls, args: ["${workspaceFolder}"]}\n'
+    )
+    assert load_task(tmp_path / "task.yaml").mcp_servers["files"].args == (str(tmp_path),)

@@ -20,6 +20,11 @@ Path_ = tuple[str | int, ...]
 
 _VAR = re.compile(r"\$(\$)?\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 IDE_VARIABLES = frozenset({"workspaceFolder", "userHome"})
+_MCP_KEYS = (
+    "mcp_servers",
+    "mcpServers",
+    "servers",
+)  # agentkit.config.task.MCP_KEYS (not imported: cycle-free)
 """Filled in by the MCP config reader, not from the environment (only under ``mcp_servers``)."""
 
 
@@ -151,7 +156,7 @@ class _Builder:
             return items
         value = self.constructor.construct_object(node, deep=True)
         if isinstance(value, str) and "${" in value:
-            keep = IDE_VARIABLES if path[:1] == ("mcp_servers",) else frozenset()
+            keep = IDE_VARIABLES if path and path[0] in _MCP_KEYS else frozenset()
             try:
                 value = expand_env(value, self.environ, keep)
             except KeyError as exc:
