@@ -184,6 +184,24 @@ async def test_a_sign_in_nobody_finishes_fails_the_start_naming_the_timeout():
             await provider.start()
 
 
+async def test_a_static_token_server_without_a_token_fails_fast_without_a_browser():
+    """A 401 from a server that runs no OAuth (it wants a static bearer token): discovery finds nothing,
+    the start fails with the reason and the hint, and nobody is asked to sign in."""
+    from mcp_fixtures.auth_http import serving as token_serving
+
+    asked: list[str] = []
+
+    async def handler(server: str, url: str) -> None:
+        asked.append(url)
+
+    async with token_serving("t0k3n") as url:
+        provider = MCPServerProvider("plain", {"url": url, "timeout": 10}, authorization_handler=handler)
+        with pytest.raises(MCPStartError) as failure:
+            await provider.start()
+    assert "HTTP 401" in str(failure.value) and "Authorization: Bearer" in str(failure.value)
+    assert asked == []
+
+
 async def test_loopback_receiver_takes_the_redirect_and_nothing_else():
     port = free_port()
     async with LoopbackReceiver(port) as receiver, httpx2.AsyncClient() as client:
