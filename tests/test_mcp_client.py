@@ -231,13 +231,24 @@ async def test_a_tool_that_needs_a_task_runs_as_one_with_progress_and_a_timeout_
     binary = require_everything()
     progress = Progress()
     config = {"command": binary, "args": ["stdio"]}
-    async with ToolSet(providers=providers_from_config({"everything": config})) as ts:
+    asked: list[str] = []
+
+    async def elicit(message, schema):
+        asked.append(message)
+        return {"interpretation": "oceanography"}
+
+    providers = providers_from_config({"everything": config}, elicitation_handler=elicit)
+    async with ToolSet(providers=providers) as ts:
         research = ts.get("simulate-research-query")  # execution.taskSupport: required
         assert research.as_task
         result = await research.call({"topic": "tides"}, ToolContext(progress=progress))
         assert not result.is_error, result.text
         assert "tides" in result.text
         assert any("Analyzing content" in (message or "") for _, _, message in progress.seen)
+        # A task that needs input (status input_required): the question arrives through tasks/result.
+        unclear = await research.call({"topic": "tides", "ambiguous": True}, ToolContext())
+        assert not unclear.is_error and "oceanography" in unclear.text
+        assert asked and "multiple interpretations" in asked[0]
 
     config = {"command": binary, "args": ["stdio"], "call_timeout": 1.5}
     async with ToolSet(providers=providers_from_config({"everything": config})) as ts:
