@@ -72,6 +72,14 @@ async def test_sign_in_in_the_browser_then_tokens_kept_safely_and_refreshed_in_a
         assert server.grants[3:] == ["refresh_token"] and len(browser.opened) == 1
 
 
+async def test_sign_in_over_the_sse_transport():
+    server = ApprovingAuthServer()
+    async with serving(server, "sse") as url:
+        assert url.endswith("/sse")
+        assert await _secret(url, Browser()) == "the treasure is under the oak"
+    assert server.grants == ["register", "authorize", "authorization_code"]
+
+
 async def test_a_handler_may_return_the_url_the_browser_came_back_to():
     """The ``Assistant``'s callback form: the app shows the URL itself and hands back where it landed."""
     server = ApprovingAuthServer()

@@ -103,16 +103,17 @@ class ApprovingAuthServer:
 
 
 @asynccontextmanager
-async def serving(provider: ApprovingAuthServer) -> AsyncIterator[str]:
-    """Yields the server's /mcp URL while it runs."""
+async def serving(provider: ApprovingAuthServer, transport: str = "http") -> AsyncIterator[str]:
+    """Yields the server's URL (``/mcp``, or ``/sse`` for ``transport="sse"``) while it runs."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
+    path = "/sse" if transport == "sse" else "/mcp"
     server = MCPServer(
         "oauth-check",
         auth_server_provider=provider,
         auth=AuthSettings(
             issuer_url=base,
-            resource_server_url=f"{base}/mcp",
+            resource_server_url=f"{base}{path}",
             validate_token_resource=False,
             client_registration_options=ClientRegistrationOptions(enabled=True, valid_scopes=["mcp"]),
             required_scopes=["mcp"],
@@ -124,7 +125,7 @@ async def serving(provider: ApprovingAuthServer) -> AsyncIterator[str]:
         """Something only a signed-in client may read."""
         return "the treasure is under the oak"
 
-    app = server.streamable_http_app()
+    app = server.sse_app() if transport == "sse" else server.streamable_http_app()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     web = uvicorn.Server(config)
     async with anyio.create_task_group() as tg:
@@ -133,6 +134,6 @@ async def serving(provider: ApprovingAuthServer) -> AsyncIterator[str]:
             while not web.started:
                 await anyio.sleep(0.02)
         try:
-            yield f"{base}/mcp"
+            yield f"{base}{path}"
         finally:
             web.should_exit = True
