@@ -20,10 +20,26 @@ def _run_parser(sub: Any) -> None:
     p.add_argument(
         "--json", action="store_true", help="print one JSON object with output, messages, steps, usage"
     )
-    p.add_argument("--trace", metavar="FILE", help="write every request, response and tool event as JSONL")
+    p.add_argument(
+        "--trace", metavar="FILE", help="write every request, response and tool event (with timings) as JSONL"
+    )
     p.add_argument("--yes", action="store_true", help="approve every tool call that asks for approval")
     p.add_argument("--quiet", action="store_true", help="no live view on stderr")
+    p.add_argument(
+        "--verbose", action="store_true", help="the details behind each notice (why, and the fixes)"
+    )
     p.add_argument("--keep", action="store_true", help="keep a model server this run launched running")
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("agentkit")
+    except PackageNotFoundError:
+        from agentkit import __version__
+
+        return __version__
 
 
 def build_parser(argv: list[str]) -> argparse.ArgumentParser:
@@ -31,6 +47,7 @@ def build_parser(argv: list[str]) -> argparse.ArgumentParser:
         prog="python -m agentkit",
         description="agentkit: agents on your own Qwen3 (vLLM/SGLang), native tool-call parsing, MCP.",
     )
+    parser.add_argument("--version", action="version", version=f"agentkit {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _run_parser(sub)
     serve = sub.add_parser(
@@ -52,6 +69,7 @@ def build_parser(argv: list[str]) -> argparse.ArgumentParser:
 
 
 _INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def _shown_arguments(arguments: dict[str, Any]) -> str:
@@ -60,10 +78,37 @@ def _shown_arguments(arguments: dict[str, Any]) -> str:
     return _INVISIBLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
-def _terminal_approver(console: Any, view: Any, readline: Any = None) -> Any:
-    """Ask on the terminal before each call marked `approval: ask`: the whole call, shown verbatim."""
-    import anyio
+def _shown_code(text: str) -> str:
+    """Multi-line text (code) shown as written, but control and invisible characters escaped."""
+    text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    return _INVISIBLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def _approval_question(name: str, arguments: dict[str, Any]) -> Any:
+    """``Allow name(args)? [y/N]`` with every multi-line text argument (code) shown as code below."""
+    from rich.syntax import Syntax
     from rich.text import Text
+
+    blocks = {k: v for k, v in arguments.items() if isinstance(v, str) and "\n" in v.strip()}
+    inline = {k: ("<below>" if k in blocks else v) for k, v in arguments.items()}
+    question = Text.assemble(
+        (f"Allow {name}(", "bold yellow"), _shown_arguments(inline), (")", "bold yellow")
+    )
+    for key, value in blocks.items():
+        lexer = "python" if name == "python" or key == "code" else "text"
+        code = _shown_code(value.rstrip("\n"))
+        highlighted = Syntax(code, lexer, theme="ansi_dark").highlight(code)
+        question.append(f"\n{key}:", style="bold")
+        for line in highlighted.split("\n"):
+            question.append("\n  ")
+            question.append_text(line)
+    question.append("\n? [y/N] " if blocks else "? [y/N] ", style="bold yellow")
+    return question
+
+
+def _terminal_approver(console: Any, view: Any, readline: Any = None) -> Any:
+    """Ask on the terminal before each call marked `approval: ask`: the whole call, code shown as code."""
+    import anyio
 
     from agentkit.tooling.threads import run_blocking
 
@@ -74,53 +119,142 @@ def _terminal_approver(console: Any, view: Any, readline: Any = None) -> Any:
         async with lock:
             if view is not None:
                 view.notice(f"approval needed: the task says `approval: ask` for {name}")
-            console.print(
-                Text.assemble(
-                    (f"Allow {name}(", "bold yellow"),
-                    _shown_arguments(arguments),
-                    (")? [y/N] ", "bold yellow"),
-                ),
-                end="",
-            )
+            console.print(_approval_question(name, arguments), end="")
             answer = await run_blocking(readline)
             return answer.strip().lower() in ("y", "yes")
 
+    if view is not None:
+        return view.pausing(approve)
     return approve
+
+
+def _same_terminal() -> bool:
+    """Are stdout and stderr the same terminal (so the answer would be shown twice)?"""
+    try:
+        if not (os.isatty(1) and os.isatty(2)):
+            return False
+        out, err = os.fstat(1), os.fstat(2)
+    except OSError:
+        return False
+    return (out.st_rdev, out.st_ino) == (err.st_rdev, err.st_ino)
+
+
+def _failed_json(prompt: str | None, error: str) -> str:
+    """The one JSON object ``--json`` prints when the run could not start (a bad task, no model)."""
+    from agentkit.agent.records import RunResult
+
+    messages = [{"role": "user", "content": prompt}] if prompt else []
+    failed = RunResult("", "error", messages, [], error)
+    return json.dumps({**failed.to_json(), "simulated": False}, ensure_ascii=False)
+
+
+def _task_problem(args: argparse.Namespace, message: str, prompt: str | None = None) -> int:
+    """A bad task file or flag: the message on stderr (and the JSON object with --json), exit code 2."""
+    print(f"error: {message}", file=sys.stderr)
+    if args.json:
+        print(_failed_json(prompt, message))
+    return 2
+
+
+def _load(args: argparse.Namespace) -> tuple[Any, Any, str]:
+    """The task, its tools resolved (every entry checked) and the prompt; raises ``TaskError``."""
+    from agentkit.config import TaskError, load_task, resolve_tools
+
+    if args.prompt is not None and not args.prompt.strip():
+        raise TaskError(
+            "--prompt is empty: give the question, or leave --prompt out to use the task's prompt:"
+        )
+    task = load_task(args.task)
+    tools = resolve_tools(task)  # before any model, server or simulation is chosen
+    prompt = args.prompt or task.prompt
+    if not prompt:
+        raise TaskError(f"{args.task}: no prompt: add `prompt: ...` to the task or pass --prompt TEXT")
+    return task, tools, prompt
+
+
+def _traced(tracer: Any, view: Any) -> Any:
+    """The event handler, also writing tool start/finish/error (with timings) to ``--trace``."""
+    import time
+
+    from agentkit.agent.events import ToolFinished, ToolRunning
+
+    started: dict[str, float] = {}
+
+    def on_event(event: Any) -> None:
+        if isinstance(event, ToolRunning):
+            started[event.call_id] = time.perf_counter()
+            tracer.write(
+                "tool.start",
+                {
+                    "step": event.step + 1,
+                    "id": event.call_id,
+                    "name": event.name,
+                    "arguments": event.arguments,
+                },
+            )
+        elif isinstance(event, ToolFinished):
+            began = started.pop(event.call_id, None)
+            tracer.write(
+                "tool.error" if event.result.is_error else "tool.finish",
+                {
+                    "step": event.step + 1,
+                    "id": event.call_id,
+                    "name": event.name,
+                    "duration_s": round(event.duration_s, 6),
+                    "wall_s": round(time.perf_counter() - began, 6) if began is not None else None,
+                    "result_chars": len(event.result.text),
+                    **({"error": event.result.text} if event.result.is_error else {}),
+                },
+            )
+        if view is not None:
+            view(event)
+
+    return on_event
 
 
 def run_command(args: argparse.Namespace) -> int:
     import anyio
 
-    from agentkit.config import TaskError, load_task
+    from agentkit.config import TaskError
 
     try:
-        task = load_task(args.task)
+        task, tools, prompt = _load(args)
     except TaskError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    prompt = args.prompt or task.prompt
-    if not prompt:
-        print(
-            f"error: {args.task}: no prompt: add `prompt: ...` to the task or pass --prompt TEXT",
-            file=sys.stderr,
-        )
-        return 2
+        return _task_problem(args, str(exc), args.prompt)
     from rich.console import Console
 
     from agentkit.display import LiveView
     from agentkit.llm.errors import LLMError
-    from agentkit.runtime import open_agent
+    from agentkit.runtime import SimulationNotice, open_agent
 
     console = Console(stderr=True, highlight=False, soft_wrap=True)
-    view = None if args.quiet else LiveView(console)
+    answer_here = not args.json and _same_terminal()
+    view = None if args.quiet else LiveView(console, hold_answer=answer_here)
     notices: list[str] = []
+    other_prompt = args.prompt is not None and args.prompt != task.prompt
 
     def notice(line: str) -> None:
         notices.append(line)
-        if view:
-            view.notice(line)
-        else:
-            print(line, file=sys.stderr)
+        lines = [line]
+        if isinstance(line, SimulationNotice):
+            if view:
+                view.simulated = True
+            if other_prompt:
+                lines.append(
+                    "SIMULATION: the script answers another question (the task's own prompt), not your "
+                    "--prompt: its answer is canned"
+                )
+        for text in lines:
+            if view:
+                view.notice(text)
+            else:
+                print(text, file=sys.stderr)
+        details = getattr(line, "details", "")
+        if args.verbose and details:
+            if view:
+                view.details(details)
+            else:
+                print(details.rstrip(), file=sys.stderr)
 
     approve: Any = None
     if args.yes:
@@ -132,11 +266,14 @@ def run_command(args: argparse.Namespace) -> int:
         from agentkit.mcp.elicitation import terminal_elicitation
 
         elicit = terminal_elicitation(console, interactive=sys.stdin.isatty())
+        if view is not None:
+            elicit = view.pausing(elicit)
     tracer = None
     if args.trace:
         from agentkit.trace import Tracer
 
         tracer = Tracer(args.trace)
+    on_event = _traced(tracer, view) if tracer else view
 
     async def main() -> Any:
         async with open_agent(
@@ -147,38 +284,57 @@ def run_command(args: argparse.Namespace) -> int:
             notice=notice,
             elicitation_handler=elicit,
             keep_server=args.keep,
+            tools=tools,
         ) as agent:
-            return await agent.run(prompt, on_event=view)
+            return await agent.run(prompt, on_event=on_event)
 
     signal.signal(signal.SIGTERM, _terminate_as_ctrl_c)
+    if view is not None:
+        view.waiting("looking for a model")
     try:
         result = anyio.run(main)
     except KeyboardInterrupt:
+        if view is not None:
+            view.close()
         print("\ninterrupted: every tool and server this run started has been stopped", file=sys.stderr)
         return 130
     except LLMError as exc:  # no model to run with (nothing answers, no server could start)
+        if view is not None:
+            view.close()
         print(f"error: {exc}", file=sys.stderr)
         if args.json:  # still the one JSON object the caller parses
-            from agentkit.agent.records import RunResult
-
-            failed = RunResult("", "error", [{"role": "user", "content": prompt}], [], str(exc))
-            print(json.dumps({**failed.to_json(), "simulated": False}, ensure_ascii=False))
+            print(_failed_json(prompt, str(exc)))
         return 1
     except TaskError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        if view is not None:
+            view.close()
+        return _task_problem(args, str(exc), prompt)
     finally:
+        if view is not None:
+            view.close()
         if tracer:
             tracer.close()
+    simulated = any(isinstance(line, SimulationNotice) for line in notices)
     if args.json:
         payload = result.to_json()
-        payload["simulated"] = any(line.startswith("SIMULATION") for line in notices)
+        payload["simulated"] = simulated
         print(json.dumps(payload, ensure_ascii=False))
     elif result.output or result.status == "completed":
-        print(result.output)
+        _print_answer(result.output)
     if result.status != "completed" and view is None:
         print(f"error: {result.error}", file=sys.stderr)
     return 0 if result.status == "completed" else 1
+
+
+def _print_answer(text: str) -> None:
+    """The answer on stdout: rendered as Markdown on a terminal, as written elsewhere (pipes, files)."""
+    if not sys.stdout.isatty():
+        print(text)
+        return
+    from rich.console import Console
+    from rich.markdown import Markdown
+
+    Console(highlight=False).print(Markdown(text))
 
 
 def _terminate_as_ctrl_c(signum: int, frame: Any) -> None:

@@ -16,6 +16,8 @@ import yaml
 Path_ = tuple[str | int, ...]
 
 _VAR = re.compile(r"\$(\$)?\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_UNCLOSED = re.compile(r"(?<!\$)\$\{[^}]*$")
+"""A ``${`` (not ``$${``) with no ``}`` after it: a variable the user forgot to close."""
 
 
 @dataclass
@@ -139,6 +141,14 @@ class _Builder:
             return items
         value = self.constructor.construct_object(node, deep=True)
         if isinstance(value, str) and "${" in value:
+            unclosed = _UNCLOSED.search(value)
+            if unclosed:
+                opened = unclosed.group(0)
+                self.problems.append(
+                    f"{self.locations.source}:{node.start_mark.line + 1}: {opened[:40]!r} opens a variable but "
+                    "never closes it; write ${NAME} (or ${NAME:-default}), or $${ for a literal ${"
+                )
+                return value
             try:
                 value = expand_env(value, self.environ)
             except KeyError as exc:
