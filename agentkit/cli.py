@@ -214,22 +214,25 @@ def _traced(tracer: Any, view: Any) -> Any:
 
 def run_command(args: argparse.Namespace) -> int:
     import anyio
-
-    from agentkit.config import TaskError
-
-    try:
-        task, tools, prompt = _load(args)
-    except TaskError as exc:
-        return _task_problem(args, str(exc), args.prompt)
     from rich.console import Console
 
+    from agentkit.config import TaskError
     from agentkit.display import LiveView
-    from agentkit.llm.errors import LLMError
-    from agentkit.runtime import SimulationNotice, open_agent
 
     console = Console(stderr=True, highlight=False, soft_wrap=True)
     answer_here = not args.json and _same_terminal()
     view = None if args.quiet else LiveView(console, hold_answer=answer_here)
+    if view is not None:
+        view.waiting("reading the task")  # the status line from the first moment
+    try:
+        task, tools, prompt = _load(args)
+    except TaskError as exc:
+        if view is not None:
+            view.close()
+        return _task_problem(args, str(exc), args.prompt)
+    from agentkit.llm.errors import LLMError
+    from agentkit.runtime import SimulationNotice, open_agent
+
     notices: list[str] = []
     other_prompt = args.prompt is not None and args.prompt != task.prompt
 
@@ -241,8 +244,8 @@ def run_command(args: argparse.Namespace) -> int:
                 view.simulated = True
             if other_prompt:
                 lines.append(
-                    "SIMULATION: the script answers another question (the task's own prompt), not your "
-                    "--prompt: its answer is canned"
+                    "SIMULATION: the answers are scripted for another question, not for your --prompt: "
+                    "what follows is a canned answer"
                 )
         for text in lines:
             if view:
@@ -349,7 +352,12 @@ def _terminate_as_ctrl_c(signum: int, frame: Any) -> None:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser(argv)
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # a bad flag: argparse said why on stderr; --json still gets its object
+        if exc.code == 2 and argv[:1] == ["run"] and "--json" in argv:
+            print(_failed_json(None, "bad command-line flags (see stderr): python -m agentkit run --help"))
+        raise
     try:
         return _dispatch(parser, args)
     except BrokenPipeError:  # the reader went away (`... | head`): not an error of ours

@@ -83,8 +83,7 @@ async def _probe(endpoint: str, api_key: str | None = None) -> _Probe | None:
 
 def _reused_simulator(endpoint: str) -> SimulationNotice:
     return SimulationNotice(
-        f"SIMULATION: {endpoint} is agentkit's Qwen3 simulator, not a model: its answers are scripted "
-        "(--verbose for details)",
+        f"SIMULATION: {endpoint} is agentkit's simulator, not a model: scripted answers (--verbose for details)",
         f"The server at {endpoint} says so in every response (owned_by: {SIMULATOR_MARK} in /v1/models, "
         "an x-agentkit-simulator header). It replays a script; no model runs there. Stop it and start a "
         "real server (vllm serve ...), or point model.endpoint at one.",
@@ -198,8 +197,8 @@ async def _local_server(
     sim = await stack.enter_async_context(run_simulator(script))
     notice(
         SimulationNotice(
-            f"SIMULATION: no model answered, so the scripted outputs of {script.name} are replayed on the "
-            "built-in simulator; no model runs (--verbose for why and how to use a real one)",
+            f"SIMULATION: no model answered; replaying {script.name} on the built-in simulator, no model runs "
+            "(--verbose: why, and how to use a real one)",
             "Tried, in order:\n"
             + "".join(f"  {i}. {line}\n" for i, line in enumerate(tried, 1))
             + _fixes(task),

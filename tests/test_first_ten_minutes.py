@@ -156,6 +156,11 @@ def test_an_empty_prompt_is_an_error(tmp_path):
     task = _quickstart(tmp_path)
     proc = cli("run", str(task), "--prompt", "")
     assert proc.returncode == 2 and "--prompt is empty" in proc.stderr and proc.stdout == ""
+    proc = cli("run", str(task), "--prompt", " ", "--json")
+    assert proc.returncode == 2 and "--prompt is empty" in json.loads(proc.stdout)["error"]
+    proc = cli("run", str(task), "--json", "--max-step", "3")  # a bad flag: still the one JSON object
+    assert proc.returncode == 2 and "unrecognized arguments: --max-step" in proc.stderr
+    assert json.loads(proc.stdout)["status"] == "error"
 
 
 # 5. A simulator left running on the default port is noticed and labelled.
@@ -191,7 +196,7 @@ def test_a_simulator_on_port_8000_is_labelled_a_simulation(tmp_path):
     assert out["output"] == ANSWER and out["simulated"] is True
     err = (tmp_path / "plain.err").read_text()
     assert "reusing Qwen/Qwen3-8B at http://127.0.0.1:8000/v1" in err
-    assert "SIMULATION: http://127.0.0.1:8000/v1 is agentkit's Qwen3 simulator" in err
+    assert "SIMULATION: http://127.0.0.1:8000/v1 is agentkit's simulator" in err
     assert [line for line in err.splitlines() if "step " in line and "SIMULATION" in line]
     assert (tmp_path / "plain.out").read_text().strip() == ANSWER
 
@@ -200,7 +205,7 @@ def test_a_simulator_given_as_the_endpoint_is_labelled_too(tmp_path):
     with serve_in_thread(replay_script()) as sim:
         proc = cli("run", str(write_task(tmp_path, sim.base_url)), "--json")
     assert proc.returncode == 0 and json.loads(proc.stdout)["simulated"] is True
-    assert "is agentkit's Qwen3 simulator, not a model" in proc.stderr
+    assert "is agentkit's simulator, not a model" in proc.stderr
 
 
 # 6. The SIMULATION notice: one line, details under --verbose; --prompt with a replay says so.
@@ -215,8 +220,8 @@ def test_simulation_notice_is_one_line_with_details_under_verbose(tmp_path):
     assert len(notices) == 1 and len(notices[0]) < 200 and "--verbose" in notices[0]
     assert "Tried, in order" not in plain.stderr and "Tried, in order" in verbose.stderr
     assert "hf download Qwen/Qwen3-8B" in verbose.stderr
-    assert "answers another question (the task's own prompt), not your --prompt" in verbose.stderr
-    assert "not your --prompt" not in plain.stderr  # the task's own prompt: nothing to warn about
+    assert "scripted for another question, not for your --prompt" in verbose.stderr
+    assert "not for your --prompt" not in plain.stderr  # the task's own prompt: nothing to warn about
 
 
 # 7. The live view: once on a terminal, Markdown, moving while it waits, calls shown as they stream.
