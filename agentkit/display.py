@@ -138,7 +138,9 @@ class LiveView:
                 self._spinner.update(text=Text(f"{self._status} · {elapsed:.1f}s", style="cyan"))
                 parts.append(self._spinner)
             return Group(*parts)
-        except RuntimeError:  # the run changed a dict while this thread read it: next refresh
+        except (
+            RuntimeError
+        ):  # the run changed ``_calls`` while this thread read it: the next refresh shows it
             return Text("")
 
     # Printing.
@@ -166,23 +168,26 @@ class LiveView:
                 self._print(prefix, end="")
             self._print(Text(text, style=style), end="")
             return
+        # The live area reads ``self._line`` from its refresh thread: it is replaced, never changed in place.
+        line = self._line.copy()
         if prefix is not None:
-            self._line.append_text(prefix)
+            line.append_text(prefix)
         width = max(20, self.console.size.width - 1)
-        first, *rest = text.split("\n")
-        pieces = [first, *rest]
+        pieces = text.split("\n")
         for i, piece in enumerate(pieces):
-            self._line.append(piece, style=style)
-            while len(self._line) > width:  # a long line: commit what fills the terminal, at a space
-                cut = self._line.plain.rfind(" ", 0, width + 1)
+            line.append(piece, style=style)
+            while len(line) > width:  # a long line: commit what fills the terminal, at a space
+                cut = line.plain.rfind(" ", 0, width + 1)
                 cut = cut + 1 if cut > 0 else width
-                head, tail = self._line.divide([cut])
+                head, line = line.divide([cut])
+                self._line = line.copy()
                 head.rstrip()
                 self._print(head)
-                self._line = tail
             if i < len(pieces) - 1:
-                self._print(self._line)
                 self._line = Text()
+                self._print(line)
+                line = Text()
+        self._line = line
 
     def notice(self, line: str) -> None:
         self._switch(None)

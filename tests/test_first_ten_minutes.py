@@ -28,8 +28,17 @@ from tests.e2e_helpers import QUICKSTART, ROOT, cli, replay_script, write_task
 ANSWER = "There are 385 days from 2024-02-10 to 2025-03-01, and 2025-03-01 is a Saturday."
 
 
+LOOPBACK_UP = (
+    "import fcntl, socket, struct\n"
+    "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+    "flags = struct.unpack('16sh', fcntl.ioctl(s, 0x8913, struct.pack('16sh', b'lo', 0)))[1]\n"  # SIOCGIFFLAGS
+    "fcntl.ioctl(s, 0x8914, struct.pack('16sh', b'lo', flags | 1))\n"  # SIOCSIFFLAGS, IFF_UP
+)
+"""Bring the new namespace's loopback up (what `ip link set lo up` does, without needing iproute2)."""
+
+
 def _can_unshare() -> bool:
-    if not shutil.which("unshare") or not shutil.which("ip"):
+    if not shutil.which("unshare"):
         return False
     return subprocess.run(["unshare", "--net", "true"], capture_output=True).returncode == 0
 
@@ -44,8 +53,9 @@ def private_net(script: str, cwd: Path, timeout: float = 90) -> subprocess.Compl
     """``script`` (sh) in a new network namespace with only its own loopback: port 8000 is ours alone."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("AGENTKIT_ENDPOINT", None)
+    up = f"{shlex.quote(sys.executable)} -c {shlex.quote(LOOPBACK_UP)}"
     return subprocess.run(
-        ["unshare", "--net", "sh", "-c", f"ip link set lo up\n{script}"],
+        ["unshare", "--net", "sh", "-c", f"set -e\n{up}\nset +e\n{script}"],
         capture_output=True,
         text=True,
         cwd=cwd,
