@@ -275,7 +275,16 @@ def run_command(args: argparse.Namespace) -> int:
     if args.trace:
         from agentkit.trace import Tracer
 
-        tracer = Tracer(args.trace)
+        try:
+            tracer = Tracer(args.trace)
+        except OSError as exc:
+            if view is not None:
+                view.close()
+            return _task_problem(
+                args,
+                f"--trace {args.trace}: cannot write there ({exc.strerror}); give a file in a writable folder",
+                prompt,
+            )
     on_event = _traced(tracer, view) if tracer else view
 
     async def main() -> Any:

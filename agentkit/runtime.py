@@ -115,7 +115,8 @@ async def open_llm(
     env_endpoint = os.environ.get("AGENTKIT_ENDPOINT")
     async with AsyncExitStack() as stack:
         llm: LLM
-        checked: str | None = None  # an endpoint found by others, to ask whether it is our simulator
+        checked: str | None = None  # the endpoint chosen, to ask whether it is our simulator
+        answered: _Probe | None = None  # what it said when asked already
         tried: list[str] = []
         if model.engine == "transformers":
             from agentkit.llm.transformers_engine import TransformersLLM
@@ -128,18 +129,25 @@ async def open_llm(
             checked = model.endpoint
         else:
             tried.append("model.endpoint: not set in the task")
-            env_probe = await _probe(env_endpoint, model.api_key) if env_endpoint else None
-            if env_endpoint and env_probe is None:
-                tried.append(f"$AGENTKIT_ENDPOINT={env_endpoint}: nothing answers there")
-            elif not env_endpoint:
+            env_probe = None
+            if not env_endpoint:
                 tried.append("$AGENTKIT_ENDPOINT: not set")
+            elif not env_endpoint.startswith(("http://", "https://")):
+                tried.append(
+                    f"$AGENTKIT_ENDPOINT={env_endpoint}: not an http:// or https:// URL "
+                    f"(write e.g. http://{env_endpoint.removesuffix('/')}/v1)"
+                )
+            else:
+                env_probe = await _probe(env_endpoint, model.api_key)
+                if env_probe is None:
+                    tried.append(f"$AGENTKIT_ENDPOINT={env_endpoint}: nothing answers there")
             default_probe = None if env_probe else await _probe(DEFAULT_ENDPOINT, model.api_key)
             if env_endpoint and env_probe is not None:
                 llm = http_llm(model, env_endpoint, tracer=tracer)
-                checked = env_endpoint
+                checked, answered = env_endpoint, env_probe
             elif not (model.path or model.name) and default_probe is not None:
                 llm = http_llm(model, DEFAULT_ENDPOINT, tracer=tracer)
-                checked = DEFAULT_ENDPOINT
+                checked, answered = DEFAULT_ENDPOINT, default_probe
             else:
                 wanted = model.path or model.name
                 if default_probe is None or wanted not in default_probe.models:
@@ -151,7 +159,7 @@ async def open_llm(
                 checked = urls[0] if reused else None
         stack.push_async_callback(llm.aclose)
         if checked is not None:
-            probe = await _probe(checked, model.api_key)
+            probe = answered or await _probe(checked, model.api_key)
             if probe is not None and probe.simulator:
                 notice(_reused_simulator(checked))
         if model.path and model.mode == "native" and Path(model.path).is_dir():

@@ -143,6 +143,12 @@ def test_no_model_says_what_was_tried_in_order_and_the_fixes(tmp_path):
     assert "set model.endpoint" in err and "hf download Qwen/Qwen3-8B" in err
     assert "simulation: replay.yaml" in err
     assert "huggingface-cli" not in err  # huggingface_hub ships `hf`
+    env_run = f"AGENTKIT_ENDPOINT=localhost:8000 {shlex.quote(sys.executable)} -m agentkit run task.yaml"
+    proc = private_net(env_run, tmp_path)
+    assert (
+        "2. $AGENTKIT_ENDPOINT=localhost:8000: not an http:// or https:// URL (write e.g. "
+        "http://localhost:8000/v1)" in proc.stderr
+    )
     assert (
         shutil.which("hf") is None
         or subprocess.run(["hf", "download", "--help"], capture_output=True).returncode == 0
@@ -160,6 +166,13 @@ def test_an_unclosed_variable_is_an_error(tmp_path):
     assert f"{task}:3: '${{AK EVAL' opens a variable but never closes it" in proc.stderr
     assert json.loads(proc.stdout)["status"] == "error"
     assert cli("mcp", str(task)).returncode == 2
+
+
+def test_an_unwritable_trace_file_is_an_error(tmp_path):
+    task = _quickstart(tmp_path)
+    proc = cli("run", str(task), "--trace", str(tmp_path / "no" / "such" / "trace.jsonl"), "--json")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "cannot write there" in json.loads(proc.stdout)["error"]
 
 
 def test_an_empty_prompt_is_an_error(tmp_path):
