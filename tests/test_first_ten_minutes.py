@@ -122,6 +122,16 @@ def test_a_bad_tool_entry_is_a_task_error_on_every_path(tmp_path, kind):
     assert out["status"] == "error" and hint in out["error"] and out["simulated"] is False
 
 
+def test_a_broken_simulation_script_is_a_task_error(tmp_path):
+    task = _quickstart(tmp_path)
+    (tmp_path / "replay.yaml").write_text("replies:\n  - {thonk: x}\n")
+    proc = cli("run", str(task), "--json")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    line = _line_of(task, "simulation:")
+    assert f"{task}:{line}:1: simulation script: " in proc.stderr and "did you mean 'think'?" in proc.stderr
+    assert json.loads(proc.stdout)["status"] == "error"
+
+
 # 2. No endpoint and no simulation: what was tried, in order, and commands that exist.
 
 
