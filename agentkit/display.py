@@ -19,7 +19,7 @@ from rich.spinner import Spinner
 from rich.text import Text
 
 from agentkit.agent.events import RunFinished, StepEnded, StepStarted, ToolFinished, ToolProgress, ToolRunning
-from agentkit.llm.types import Retrying, StreamRestarted
+from agentkit.llm.types import Retrying, StepFinished, StreamRestarted
 from agentkit.qwen3.types import (
     ContentDelta,
     ReasoningDelta,
@@ -228,6 +228,8 @@ class LiveView:
                 self._calls[event.index][1] += event.text
         elif isinstance(event, ToolCallComplete):
             self._calls.pop(event.call.index, None)
+        elif isinstance(event, StepFinished):  # the model's turn is over: no call is still being written
+            self._calls.clear()
         elif isinstance(event, StepStarted):
             self._switch(None)
             self._step_started = time.perf_counter()
