@@ -220,7 +220,7 @@ def run_command(args: argparse.Namespace) -> int:
     from agentkit.display import LiveView
 
     console = Console(stderr=True, highlight=False, soft_wrap=True)
-    answer_here = not args.json and _same_terminal()
+    answer_here = not args.json and _same_terminal() and console.is_terminal
     view = None if args.quiet else LiveView(console, hold_answer=answer_here)
     if view is not None:
         view.waiting("reading the task")  # the status line from the first moment
