@@ -287,7 +287,7 @@ def run_command(args: argparse.Namespace) -> int:
             )
     on_event = _traced(tracer, view) if tracer else view
 
-    async def main() -> Any:
+    async def run() -> Any:
         async with open_agent(
             task,
             approve=approve,
@@ -299,6 +299,21 @@ def run_command(args: argparse.Namespace) -> int:
             tools=tools,
         ) as agent:
             return await agent.run(prompt, on_event=on_event)
+
+    async def main() -> Any:
+        if view is None:
+            return await run()
+        failure: BaseException | None = None
+        async with anyio.create_task_group() as group:  # the status line moves beside the run
+            group.start_soon(view.keep_moving)
+            try:
+                result = await run()
+            except (Exception, KeyboardInterrupt) as exc:  # raised as itself, not in an exception group
+                failure = exc
+            group.cancel_scope.cancel()
+        if failure is not None:
+            raise failure
+        return result
 
     signal.signal(signal.SIGTERM, _terminate_as_ctrl_c)
     if view is not None:

@@ -11,6 +11,7 @@ import json
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from rich.console import Console, Group, RenderableType
@@ -38,6 +39,16 @@ def _short(value: Any, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+@dataclass(slots=True)
+class _Call:
+    """A tool call as the model writes it."""
+
+    id: str
+    name: str
+    arguments: str = ""
+    written: bool = False
+
+
 class LiveView:
     """An ``on_event`` handler that prints a run as it happens.
 
@@ -60,7 +71,7 @@ class LiveView:
         self._mode: str | None = None
         self._line = Text()  # the line being written (terminal), shown in the live area until complete
         self._answer = ""  # this step's answer text, held until we know whether it is the final answer
-        self._calls: dict[int, list[str]] = {}  # index -> [name, arguments so far], while they stream
+        self._calls: dict[int, _Call] = {}  # the calls of this step not yet printed for good
         self._running: dict[str, str] = {}  # call id -> name
         self._status: str | None = None
         self._since = time.perf_counter()
@@ -83,11 +94,24 @@ class LiveView:
                 console=self.console,
                 get_renderable=self._render,
                 transient=True,
-                refresh_per_second=10,
+                auto_refresh=False,  # refreshed by ``tick`` in the run's own thread: one writer, no torn frames
                 redirect_stdout=False,
                 redirect_stderr=False,
             )
-            self._live.start()
+            self._live.start(refresh=True)
+
+    def tick(self) -> None:
+        """Redraw the status line (the spinner and the elapsed time move)."""
+        if self._live is not None:
+            self._live.refresh()
+
+    async def keep_moving(self, interval: float = 0.1) -> None:
+        """``tick`` every ``interval`` seconds until cancelled: run it beside the agent."""
+        import anyio
+
+        while True:
+            await anyio.sleep(interval)
+            self.tick()
 
     def close(self) -> None:
         """Remove the live area; whatever was only shown there is gone (the caller prints the answer)."""
@@ -118,30 +142,25 @@ class LiveView:
         return asked
 
     def _render(self) -> RenderableType:
-        try:
-            parts: list[RenderableType] = []
-            width = max(20, self.console.size.width - 1)
-            if self._answer:
-                lines = self._answer.splitlines() or [""]
-                keep = max(3, self.console.size.height - 4 - len(self._calls))
-                parts.append(Text("\n".join(line[:width] for line in lines[-keep:])))
-            elif self._line:
-                parts.append(self._line.copy())
-            for name, arguments in list(self._calls.values()):
-                shown = " ".join(arguments.split())
-                room = width - len(name) - 4
-                if len(shown) > room:
-                    shown = "…" + shown[-(room - 1) :]
-                parts.append(Text(f"→ {name}({shown}", style="blue"))
-            if self._status:
-                elapsed = time.perf_counter() - self._since
-                self._spinner.update(text=Text(f"{self._status} · {elapsed:.1f}s", style="cyan"))
-                parts.append(self._spinner)
-            return Group(*parts)
-        except (
-            RuntimeError
-        ):  # the run changed ``_calls`` while this thread read it: the next refresh shows it
-            return Text("")
+        parts: list[RenderableType] = []
+        width = max(20, self.console.size.width - 1)
+        if self._answer:
+            lines = self._answer.splitlines() or [""]
+            keep = max(3, self.console.size.height - 4 - len(self._calls))
+            parts.append(Text("\n".join(line[:width] for line in lines[-keep:])))
+        elif self._line:
+            parts.append(self._line.copy())
+        for call in list(self._calls.values()):
+            shown = " ".join(call.arguments.split()) + (")" if call.written else "")
+            room = width - len(call.name) - 4
+            if len(shown) > room:
+                shown = "…" + shown[-(room - 1) :]
+            parts.append(Text(f"→ {call.name}({shown}", style="blue"))
+        if self._status:
+            elapsed = time.perf_counter() - self._since
+            self._spinner.update(text=Text(f"{self._status} · {elapsed:.1f}s", style="cyan"))
+            parts.append(self._spinner)
+        return Group(*parts)
 
     # Printing.
 
@@ -168,7 +187,6 @@ class LiveView:
                 self._print(prefix, end="")
             self._print(Text(text, style=style), end="")
             return
-        # The live area reads ``self._line`` from its refresh thread: it is replaced, never changed in place.
         line = self._line.copy()
         if prefix is not None:
             line.append_text(prefix)
@@ -221,15 +239,17 @@ class LiveView:
         elif isinstance(event, ToolCallStarted):
             self._switch(None)
             self._commit_answer()
-            self._calls[event.index] = [event.name, ""]
+            self._calls[event.index] = _Call(event.id, event.name)
             self.waiting(f"writing a call to {event.name}")
         elif isinstance(event, ToolCallArgsDelta):
             if event.index in self._calls:
-                self._calls[event.index][1] += event.text
-        elif isinstance(event, ToolCallComplete):
-            self._calls.pop(event.call.index, None)
-        elif isinstance(event, StepFinished):  # the model's turn is over: no call is still being written
-            self._calls.clear()
+                self._calls[event.index].arguments += event.text
+        elif isinstance(event, ToolCallComplete):  # shown until it runs (or is refused)
+            call = self._calls.get(event.call.index)
+            if call is not None:
+                call.id, call.written = event.call.id, True
+        elif isinstance(event, StepFinished):  # the model's turn is over: a call still open never will be
+            self._calls = {i: call for i, call in self._calls.items() if call.written}
         elif isinstance(event, StepStarted):
             self._switch(None)
             self._step_started = time.perf_counter()
@@ -243,6 +263,7 @@ class LiveView:
         elif isinstance(event, ToolRunning):
             self._switch(None)
             self._commit_answer()
+            self._forget_call(event.call_id, event.name)
             self._running[event.call_id] = event.name
             c.print(Text(f"→ {event.name}({_short(event.arguments, 200)})", style="bold blue"))
             self.waiting(f"running {', '.join(dict.fromkeys(self._running.values()))}")
@@ -250,6 +271,7 @@ class LiveView:
             total = f"/{event.total:g}" if event.total else ""
             c.print(Text(f"  … {event.name} {event.progress:g}{total} {event.message or ''}", style="blue"))
         elif isinstance(event, ToolFinished):
+            self._forget_call(event.call_id, event.name)
             self._running.pop(event.call_id, None)
             style = "red" if event.result.is_error else "green"
             mark = "✗" if event.result.is_error else "←"
@@ -292,6 +314,14 @@ class LiveView:
             c.rule(Text(closing, style=style), style=style)
             if r.error:
                 c.print(Text(f"error: {r.error}", style="red"))
+
+    def _forget_call(self, call_id: str, name: str) -> None:
+        """The streamed call that is now printed for good: the one with this id, else this name."""
+        index = next((i for i, c in self._calls.items() if c.id == call_id), None)
+        if index is None:
+            index = next((i for i, c in self._calls.items() if c.name == name), None)
+        if index is not None:
+            self._calls = {i: c for i, c in self._calls.items() if i != index}
 
     def _commit_answer(self) -> None:
         """The answer text so far, printed for good (it was not the final answer, or it stays on stderr)."""

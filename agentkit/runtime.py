@@ -83,7 +83,7 @@ async def _probe(endpoint: str, api_key: str | None = None) -> _Probe | None:
 
 def _reused_simulator(endpoint: str) -> SimulationNotice:
     return SimulationNotice(
-        f"SIMULATION: {endpoint} is agentkit's simulator, not a model: scripted answers (--verbose for details)",
+        f"SIMULATION: {endpoint} is agentkit's simulator, not a model (--verbose for details)",
         f"The server at {endpoint} says so in every response (owned_by: {SIMULATOR_MARK} in /v1/models, "
         "an x-agentkit-simulator header). It replays a script; no model runs there. Stop it and start a "
         "real server (vllm serve ...), or point model.endpoint at one.",

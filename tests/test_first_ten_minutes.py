@@ -316,6 +316,7 @@ def test_on_one_terminal_the_answer_is_shown_once_as_markdown(tmp_path):
 def test_live_view_moves_while_waiting_and_shows_a_call_as_it_streams():
     import io
 
+    import anyio
     from rich.console import Console
 
     from agentkit.agent.events import StepStarted
@@ -325,15 +326,25 @@ def test_live_view_moves_while_waiting_and_shows_a_call_as_it_streams():
     out = io.StringIO()
     console = Console(file=out, force_terminal=True, width=100, height=30, highlight=False)
     view = LiveView(console, simulated=True)
-    view.waiting("looking for a model")
-    time.sleep(0.35)
-    view(StepStarted(0, True))
-    view(ToolCallStarted(0, "c1", "python"))
-    view(ToolCallArgsDelta(0, '{"code": "print(1'))
-    time.sleep(0.35)
+    seen: list[str] = []
+
+    async def run() -> None:
+        async with anyio.create_task_group() as group:
+            group.start_soon(view.keep_moving, 0.05)  # as the CLI runs it beside the agent
+            view.waiting("looking for a model")
+            await anyio.sleep(0.4)
+            seen.append(out.getvalue())
+            view(StepStarted(0, True))
+            view(ToolCallStarted(0, "c1", "python"))
+            view(ToolCallArgsDelta(0, '{"code": "print(1'))  # no newline, nothing printed: only the ticks
+            await anyio.sleep(0.3)
+            group.cancel_scope.cancel()
+
+    anyio.run(run)
     frames = out.getvalue()
     view.close()
-    assert "looking for a model · 0." in frames  # a status line with elapsed time, from the start
+    assert "looking for a model · 0.3s" in seen[0] or "looking for a model · 0.4s" in seen[0]
+    assert "looking for a model · 0.0s" in frames  # a status line with elapsed time, from the start
     assert "step 1 · thinking on · SIMULATION" in frames
     assert '→ python({"code": "print(1' in frames  # the call as it streams, before it is complete
     assert "writing a call to python" in frames
