@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import signal
 import sys
 from typing import Any
@@ -42,12 +41,23 @@ def _version() -> str:
         return __version__
 
 
+class _VersionAction(argparse.Action):
+    """``--version``, looked up only when asked (package metadata is slow to read at every start)."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs: Any):
+        super().__init__(option_strings, dest, nargs=0, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any) -> None:
+        print(f"agentkit {_version()}")
+        parser.exit()
+
+
 def build_parser(argv: list[str]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m agentkit",
         description="agentkit: agents on your own Qwen3 (vLLM/SGLang), native tool-call parsing, MCP.",
     )
-    parser.add_argument("--version", action="version", version=f"agentkit {_version()}")
+    parser.add_argument("--version", action=_VersionAction, help="print agentkit's version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _run_parser(sub)
     serve = sub.add_parser(
@@ -66,66 +76,6 @@ def build_parser(argv: list[str]) -> argparse.ArgumentParser:
 
         add_mcp_arguments(mcp)
     return parser
-
-
-_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-def _shown_arguments(arguments: dict[str, Any]) -> str:
-    """The arguments in full as JSON, with control and invisible (bidi, zero-width) characters escaped."""
-    text = json.dumps(arguments, ensure_ascii=False)
-    return _INVISIBLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
-
-
-def _shown_code(text: str) -> str:
-    """Multi-line text (code) shown as written, but control and invisible characters escaped."""
-    text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
-    return _INVISIBLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
-
-
-def _approval_question(name: str, arguments: dict[str, Any]) -> Any:
-    """``Allow name(args)? [y/N]`` with every multi-line text argument (code) shown as code below."""
-    from rich.syntax import Syntax
-    from rich.text import Text
-
-    blocks = {k: v for k, v in arguments.items() if isinstance(v, str) and "\n" in v.strip()}
-    inline = {k: ("<below>" if k in blocks else v) for k, v in arguments.items()}
-    question = Text.assemble(
-        (f"Allow {name}(", "bold yellow"), _shown_arguments(inline), (")", "bold yellow")
-    )
-    for key, value in blocks.items():
-        lexer = "python" if name == "python" or key == "code" else "text"
-        code = _shown_code(value.rstrip("\n"))
-        highlighted = Syntax(code, lexer, theme="ansi_dark").highlight(code)
-        question.append(f"\n{key}:", style="bold")
-        for line in highlighted.split("\n"):
-            question.append("\n  ")
-            question.append_text(line)
-    question.append("\n? [y/N] " if blocks else "? [y/N] ", style="bold yellow")
-    return question
-
-
-def _terminal_approver(console: Any, view: Any, readline: Any = None) -> Any:
-    """Ask on the terminal before each call marked `approval: ask`: the whole call, code shown as code."""
-    import anyio
-
-    from agentkit.tooling.threads import run_blocking
-
-    lock = anyio.Lock()  # one question at a time, so each answer goes to the call it was asked about
-    readline = readline or sys.stdin.readline
-
-    async def approve(name: str, arguments: dict[str, Any]) -> bool:
-        async with lock:
-            if view is not None:
-                view.notice(f"approval needed: the task says `approval: ask` for {name}")
-            console.print(_approval_question(name, arguments), end="")
-            answer = await run_blocking(readline)
-            return answer.strip().lower() in ("y", "yes")
-
-    if view is not None:
-        return view.pausing(approve)
-    return approve
 
 
 def _same_terminal() -> bool:
@@ -170,46 +120,6 @@ def _load(args: argparse.Namespace) -> tuple[Any, Any, str]:
     if not prompt:
         raise TaskError(f"{args.task}: no prompt: add `prompt: ...` to the task or pass --prompt TEXT")
     return task, tools, prompt
-
-
-def _traced(tracer: Any, view: Any) -> Any:
-    """The event handler, also writing tool start/finish/error (with timings) to ``--trace``."""
-    import time
-
-    from agentkit.agent.events import ToolFinished, ToolRunning
-
-    started: dict[str, float] = {}
-
-    def on_event(event: Any) -> None:
-        if isinstance(event, ToolRunning):
-            started[event.call_id] = time.perf_counter()
-            tracer.write(
-                "tool.start",
-                {
-                    "step": event.step + 1,
-                    "id": event.call_id,
-                    "name": event.name,
-                    "arguments": event.arguments,
-                },
-            )
-        elif isinstance(event, ToolFinished):
-            began = started.pop(event.call_id, None)
-            tracer.write(
-                "tool.error" if event.result.is_error else "tool.finish",
-                {
-                    "step": event.step + 1,
-                    "id": event.call_id,
-                    "name": event.name,
-                    "duration_s": round(event.duration_s, 6),
-                    "wall_s": round(time.perf_counter() - began, 6) if began is not None else None,
-                    "result_chars": len(event.result.text),
-                    **({"error": event.result.text} if event.result.is_error else {}),
-                },
-            )
-        if view is not None:
-            view(event)
-
-    return on_event
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -263,7 +173,9 @@ def run_command(args: argparse.Namespace) -> int:
     if args.yes:
         approve = lambda name, arguments: True  # noqa: E731
     elif sys.stdin.isatty():
-        approve = _terminal_approver(console, view)
+        from agentkit.terminal_approval import terminal_approver
+
+        approve = terminal_approver(console, view)
     elicit = None
     if task.mcp_servers:  # MCP servers' questions for the user: asked here, or refused without a terminal
         from agentkit.mcp.elicitation import terminal_elicitation
@@ -285,7 +197,12 @@ def run_command(args: argparse.Namespace) -> int:
                 f"--trace {args.trace}: cannot write there ({exc.strerror}); give a file in a writable folder",
                 prompt,
             )
-    on_event = _traced(tracer, view) if tracer else view
+    if tracer:
+        from agentkit.trace import traced
+
+        on_event = traced(tracer, view)
+    else:
+        on_event = view
 
     async def run() -> Any:
         async with open_agent(

@@ -9,7 +9,7 @@ import pytest
 from rich.console import Console
 
 from agentkit.assistant import Assistant
-from agentkit.cli import _terminal_approver
+from agentkit.terminal_approval import terminal_approver
 from agentkit.testing import run_simulator
 from tools import builtin_tool
 
@@ -74,7 +74,7 @@ async def test_terminal_prompt_shows_the_call_verbatim_and_asks_one_at_a_time():
         seen_at_answer.append(out.getvalue())
         return next(answers)
 
-    approve = _terminal_approver(console, None, readline)
+    approve = terminal_approver(console, None, readline)
     hidden = "print('A')  # [conceal]\nprint('HIDDEN')  # [/conceal] [/] \u202e"
     results: dict[str, bool] = {}
 
