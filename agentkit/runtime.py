@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shlex
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -219,9 +220,10 @@ def _fixes(task: Any) -> str:
     """How to give a task a real model: the commands that do it."""
     model = task.model
     name = model.name or "Qwen/Qwen3-8B"
+    served = shlex.quote(model.path or name)
     lines = [
-        f"start a server: `vllm serve {name} --port 8000 --enable-auto-tool-choice --tool-call-parser hermes "
-        f"--reasoning-parser qwen3` (or `python -m agentkit serve {name}`); this task then finds it",
+        f"start a server: `vllm serve {served} --port 8000 --enable-auto-tool-choice --tool-call-parser hermes "
+        f"--reasoning-parser qwen3` (or `python -m agentkit serve {served}`); this task then finds it",
         "set model.endpoint in the task (e.g. `endpoint: http://HOST:8000/v1`) or export AGENTKIT_ENDPOINT",
         f"let agentkit serve a local model: `hf download {name}` (with vLLM or SGLang installed and a GPU), "
         "or `model.path: /path/to/model` (`engine: transformers` runs it in process, on the CPU too)",
