@@ -11,6 +11,7 @@ import pty
 import select
 import shlex
 import shutil
+import signal
 import struct
 import subprocess
 import sys
@@ -54,15 +55,23 @@ def private_net(script: str, cwd: Path, timeout: float = 90) -> subprocess.Compl
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("AGENTKIT_ENDPOINT", None)
     up = f"{shlex.quote(sys.executable)} -c {shlex.quote(LOOPBACK_UP)}"
-    return subprocess.run(
+    proc = subprocess.Popen(
         ["unshare", "--net", "sh", "-c", f"set -e\n{up}\nset +e\n{script}"],
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
         cwd=cwd,
         env=env,
-        timeout=timeout,
         stdin=subprocess.DEVNULL,
+        start_new_session=True,  # on a timeout the whole group goes, the simulator included
     )
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
 def _quickstart(folder: Path, *, simulation: bool = True, **overrides: object) -> Path:
