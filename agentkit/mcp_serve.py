@@ -74,10 +74,11 @@ def mcp_main(args: argparse.Namespace) -> int:
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
-    from agentkit.config import TaskError, load_task
+    from agentkit.config import TaskError, load_task, resolve_tools
 
     try:
         task = load_task(args.task)
+        tools = resolve_tools(task)  # every tool entry checked before a model or simulation is chosen
     except TaskError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -88,7 +89,7 @@ def mcp_main(args: argparse.Namespace) -> int:
 
     configure_stderr_logging(args.log_level)
     try:
-        anyio.run(_serve, args, task)
+        anyio.run(_serve, args, task, tools)
     except KeyboardInterrupt:
         return 0
     except Exception as exc:
@@ -96,7 +97,7 @@ def mcp_main(args: argparse.Namespace) -> int:
         if not isinstance(leaf, (LLMError, TaskError, OSError)):
             raise
         print(f"error: {leaf}", file=sys.stderr)
-        return 1
+        return 2 if isinstance(leaf, TaskError) else 1
     return 0
 
 
@@ -123,7 +124,7 @@ def _say(line: str) -> None:
     print(f"agentkit mcp: {line}", file=sys.stderr, flush=True)
 
 
-async def _serve(args: argparse.Namespace, task: Any) -> None:
+async def _serve(args: argparse.Namespace, task: Any, tools: Any) -> None:
     from contextlib import AsyncExitStack
 
     from agentkit.runtime import open_agent
@@ -145,6 +146,7 @@ async def _serve(args: argparse.Namespace, task: Any) -> None:
                 allow_simulation=True,
                 notice=_say,
                 elicitation_handler=forward_elicitation,
+                tools=tools,
             )
         )
         tool = AgentTool(

@@ -234,7 +234,6 @@ def test_an_unreachable_model_stops_the_server_with_a_clear_error(tmp_path: Path
         timeout=60,
     )
     assert proc.returncode == 1
-    assert proc.stderr.startswith(
-        "error: the task names no model.endpoint and nothing answers at http://127.0.0.1:9/v1"
-    )
+    assert proc.stderr.startswith("error: no model to run this task. Tried, in order:")
+    assert "$AGENTKIT_ENDPOINT=http://127.0.0.1:9/v1: nothing answers there" in proc.stderr
     assert "Traceback" not in proc.stderr and proc.stdout == ""

@@ -588,5 +588,5 @@ async def test_missing_weights_are_refused_before_launch(fake, monkeypatch):
     ) as err:
         async with ensure_server({"path": str(folder), "port": free_ports(1)}):
             pass
-    assert f"huggingface-cli download Qwen/Qwen3-0.6B --local-dir {folder}" in str(err.value)
+    assert f"hf download Qwen/Qwen3-0.6B --local-dir {folder}" in str(err.value)
     assert fake.records() == []

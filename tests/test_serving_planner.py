@@ -259,7 +259,7 @@ def test_hf_name_resolves_in_the_local_cache(tmp_path, monkeypatch):
     assert load_model_info("Qwen/Qwen3-32B").weights_problem.startswith("1 of 2 weight shards missing")
     (snapshot / "model-00002-of-00002.safetensors").write_bytes(b"")
     assert load_model_info("Qwen/Qwen3-32B").weights_problem is None
-    with pytest.raises(ServingError, match="huggingface-cli download Qwen/Qwen3-8B"):
+    with pytest.raises(ServingError, match="hf download Qwen/Qwen3-8B"):
         resolve_model_dir("Qwen/Qwen3-8B")
     with pytest.raises(ServingError, match="neither a local folder nor a Hugging Face name"):
         resolve_model_dir("no-such-folder")

@@ -26,6 +26,8 @@ _MCP_KEYS = (
     "servers",
 )  # agentkit.config.task.MCP_KEYS (not imported: cycle-free)
 """Filled in by the MCP config reader, not from the environment (only under ``mcp_servers``)."""
+_UNCLOSED = re.compile(r"(?<!\$)\$\{[^}]*$")
+"""A ``${`` (not ``$${``) with no ``}`` after it: a variable the user forgot to close."""
 
 
 @dataclass
@@ -156,6 +158,14 @@ class _Builder:
             return items
         value = self.constructor.construct_object(node, deep=True)
         if isinstance(value, str) and "${" in value:
+            unclosed = _UNCLOSED.search(value)
+            if unclosed:
+                opened = unclosed.group(0)
+                self.problems.append(
+                    f"{self.locations.source}:{node.start_mark.line + 1}: {opened[:40]!r} opens a variable but "
+                    "never closes it; write ${NAME} (or ${NAME:-default}), or $${ for a literal ${"
+                )
+                return value
             keep = IDE_VARIABLES if path and path[0] in _MCP_KEYS else frozenset()
             try:
                 value = expand_env(value, self.environ, keep)

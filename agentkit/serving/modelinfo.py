@@ -122,7 +122,7 @@ def resolve_model_dir(model: str) -> Path:
             return snapshot
     raise ServingError(
         f"{model} is not in the local Hugging Face cache ({cache}). Download it first: "
-        f"`huggingface-cli download {model}` (gated models: `huggingface-cli login` and accept the licence "
+        f"`hf download {model}` (gated models: `hf auth login` and accept the licence "
         "on the model page first), or pass the path of a local model folder."
     )
 

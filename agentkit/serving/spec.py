@@ -199,9 +199,9 @@ def prepare(opts: ServeOptions, *, dry_run: bool = False, env: dict[str, str] | 
         if not dry_run:
             if opts.path:
                 folder = shlex.quote(str(model.path))
-                fetch = f"huggingface-cli download Qwen/{model.name} --local-dir {folder}"
+                fetch = f"hf download Qwen/{model.name} --local-dir {folder}"
             else:
-                fetch = f"huggingface-cli download {model.name}"
+                fetch = f"hf download {model.name}"
             raise ServingError(
                 f"{model.weights_problem}: the engine would fail. Download the weights (`{fetch}`) "
                 "or point MODEL at the complete folder."
