@@ -1,4 +1,5 @@
-"""``python -m agentkit mcp task.yaml``: a task's agent served as one MCP tool, over stdio or streamable HTTP.
+"""``python -m agentkit mcp task.yaml``: a task's agent served as one MCP tool, over stdio or HTTP (streamable
+HTTP at ``/mcp`` and the legacy SSE transport at ``/sse``, on one port).
 
 stdio: stdout carries the protocol, every log line goes to stderr. HTTP: bound to 127.0.0.1 and, unless
 ``--no-auth``, every request must carry ``Authorization: Bearer <token>`` (``--token``, else
@@ -21,7 +22,9 @@ def add_mcp_arguments(parser: argparse.ArgumentParser) -> None:
     """The ``mcp`` subcommand's arguments."""
     parser.add_argument("task", help="path to task.yaml")
     parser.add_argument(
-        "--http", action="store_true", help="serve streamable HTTP on 127.0.0.1 instead of stdio"
+        "--http",
+        action="store_true",
+        help="serve HTTP on 127.0.0.1 instead of stdio: streamable HTTP at /mcp, SSE at /sse",
     )
     parser.add_argument("--port", type=int, help=f"HTTP port (default {DEFAULT_PORT}; 0 picks a free one)")
     parser.add_argument(
@@ -130,7 +133,14 @@ async def _serve(args: argparse.Namespace, task: Any) -> None:
     from mcp_servers.adapter import tool_server
     from mcp_servers.agent_tool import AgentTool, describe_agent
     from mcp_servers.client_questions import ask_approval, forward_elicitation
-    from mcp_servers.transports import serve_http
+    from mcp_servers.transports import serve_http, sse_url
+
+    simulation: list[str] = []
+
+    def notice(line: str) -> None:
+        if line.startswith("SIMULATION"):  # the model is a scripted replay: every answer will say so
+            simulation.append(line)
+        _say(line)
 
     async with AsyncExitStack() as stack:
         streams = None
@@ -143,12 +153,15 @@ async def _serve(args: argparse.Namespace, task: Any) -> None:
                 task,
                 approve=(lambda name, arguments: True) if args.yes else ask_approval,
                 allow_simulation=True,
-                notice=_say,
+                notice=notice,
                 elicitation_handler=forward_elicitation,
             )
         )
         tool = AgentTool(
-            agent, name=args.tool_name, description=args.description or describe_agent(agent, task.model.name)
+            agent,
+            name=args.tool_name,
+            description=args.description or describe_agent(agent, task.model.name),
+            simulated=bool(simulation),
         )
         server = tool_server([tool], name="agentkit-agent", instructions=tool.description)
         if streams is not None:
@@ -158,12 +171,13 @@ async def _serve(args: argparse.Namespace, task: Any) -> None:
         token, generated = _token(args)
 
         def ready(url: str) -> None:
+            where = f"{url} (streamable HTTP) and {sse_url(url)} (SSE)"
             if token is None:
-                _say(f"serving {url} WITHOUT authentication (--no-auth)")
+                _say(f"serving {where} WITHOUT authentication (--no-auth)")
             elif generated:
-                _say(f"serving {url}; clients must send the header 'Authorization: Bearer {token}'")
+                _say(f"serving {where}; clients must send the header 'Authorization: Bearer {token}'")
             else:
-                _say(f"serving {url}; clients must send 'Authorization: Bearer <your token>'")
+                _say(f"serving {where}; clients must send 'Authorization: Bearer <your token>'")
 
         port = DEFAULT_PORT if args.port is None else args.port
         await serve_http(server, port=port, token=token, on_ready=ready, log_level=args.log_level)
