@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +22,7 @@ import pytest
 import yaml
 
 from agentkit.testing import serve_in_thread
+from tests.e2e_helpers import start_mcp_http, stop
 
 ROOT = Path(__file__).resolve().parent.parent
 QWEN = Path(
@@ -152,37 +151,6 @@ def _check_called_and_answered(events: list[dict[str, Any]], sim: Any) -> None:
     assert any(ANSWER in json.dumps(m) for m in tool_messages)  # and Qwen Code's model read it
 
 
-def _start_http(task: Path, token: str, log: Path) -> tuple[subprocess.Popen[bytes], int]:
-    """``agentkit mcp --http`` with its stderr (access log included, at info) in ``log``."""
-    command = [sys.executable, "-m", "agentkit", "mcp", str(task), "--http", "--port", "0", "--token", token]
-    with log.open("wb") as errors:
-        proc = subprocess.Popen(
-            [*command, "--log-level", "info"],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=errors,
-            env={**os.environ, "PYTHONPATH": str(ROOT), "AGENTKIT_MCP_TOKEN": ""},
-        )
-    for _ in range(300):
-        found = re.search(r"serving http://127\.0\.0\.1:(\d+)/mcp", log.read_text())
-        if found:
-            return proc, int(found.group(1))
-        if proc.poll() is not None:
-            break
-        time.sleep(0.1)
-    _stop(proc)
-    raise AssertionError(f"agentkit mcp --http did not start:\n{log.read_text()}")
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-
-
 def test_over_stdio(sim: Any, task: Path, tmp_path: Path):
     entry = {"command": sys.executable, "args": ["-m", "agentkit", "mcp", str(task)]}
     events = _qwen(sim, tmp_path, {"agentkit": entry}, f"--allowed-tools={TOOL}")
@@ -203,7 +171,7 @@ def test_headless_default_mode_declines_the_call_without_an_approval(sim: Any, t
 def test_over_http(sim: Any, task: Path, tmp_path: Path, key: str, path: str):
     """``url`` is SSE to Qwen Code, ``httpUrl`` streamable HTTP; both with the bearer token."""
     log = tmp_path / "server.log"
-    proc, port = _start_http(task, "qwen-code-test-token", log)
+    proc, port = start_mcp_http(task, log, "--token", "qwen-code-test-token")
     try:
         entry = {
             key: f"http://127.0.0.1:{port}{path}",
@@ -211,7 +179,7 @@ def test_over_http(sim: Any, task: Path, tmp_path: Path, key: str, path: str):
         }
         events = _qwen(sim, tmp_path, {"agentkit": entry}, "--approval-mode=yolo")
     finally:
-        _stop(proc)
+        stop(proc)
     _check_called_and_answered(events, sim)
     access = log.read_text()
     if key == "url":  # really the SSE transport: the event stream, then messages to its endpoint
