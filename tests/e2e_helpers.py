@@ -110,3 +110,13 @@ def stop(proc: subprocess.Popen[Any]) -> None:
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def installed_config(file: str, folder: Path, port: int) -> dict[str, Any]:
+    """``configs/FILE`` as a user installs it here: our Python, the task in ``folder``, the server's port."""
+    text = (ROOT / "configs" / file).read_text().replace("/absolute/path/to", str(folder))
+    config = json.loads(text.replace("127.0.0.1:8765", f"127.0.0.1:{port}"))
+    for entry in config["mcpServers"].values():
+        if entry.get("command") == "python":
+            entry["command"] = sys.executable
+    return config

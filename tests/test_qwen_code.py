@@ -10,8 +10,10 @@ Qwen Code is installed by ``.ci/install_qwen_code.sh`` (``$AGENTKIT_QWEN_CODE`` 
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -22,7 +24,7 @@ import pytest
 import yaml
 
 from agentkit.testing import serve_in_thread
-from tests.e2e_helpers import start_mcp_http, stop
+from tests.e2e_helpers import installed_config, start_mcp_http, stop
 
 ROOT = Path(__file__).resolve().parent.parent
 QWEN = Path(
@@ -48,6 +50,20 @@ SCRIPT = {
             "match": "ASK-AGENTKIT",
             "replies": [
                 {"tool_calls": [{"name": TOOL, "arguments": {"prompt": "What is the capital of France?"}}]},
+                {"text": RELAYED},
+            ],
+        },
+        {
+            "match": "ASK-CONFIGURED",  # configs/qwen_code_settings.json names the stdio server agentkit-agent
+            "replies": [
+                {
+                    "tool_calls": [
+                        {
+                            "name": "mcp__agentkit-agent__run_agent",
+                            "arguments": {"prompt": "What is the capital of France?"},
+                        }
+                    ]
+                },
                 {"text": RELAYED},
             ],
         },
@@ -188,3 +204,36 @@ def test_over_http(sim: Any, task: Path, tmp_path: Path, key: str, path: str):
     else:
         assert '"POST /mcp HTTP/1.1" 200' in access and '"GET /sse' not in access
     assert " 401" not in access  # the token was accepted every time
+
+
+def test_the_config_in_configs_connects_every_entry_and_approves_run_agent(
+    sim: Any, task: Path, tmp_path: Path
+):
+    """configs/qwen_code_settings.json as ~/.qwen/settings.json: `qwen mcp list` connects all four entries
+    (stdio, streamable HTTP, SSE with the token from $AGENTKIT_MCP_TOKEN), and its permissions let a
+    headless run call run_agent with no flag."""
+    proc, port = start_mcp_http(task, tmp_path / "server.log", "--token", "configured-token")
+    try:
+        home = tmp_path / "home"
+        (home / ".qwen").mkdir(parents=True)
+        config = installed_config("qwen_code_settings.json", tmp_path, port)
+        (home / ".qwen" / "settings.json").write_text(json.dumps(config))
+        env = {**_env(home), "AGENTKIT_MCP_TOKEN": "configured-token"}
+        listed = subprocess.run(
+            [str(QWEN), "mcp", "list"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+        )
+        for name in config["mcpServers"]:
+            if name != "agentkit-web-search" or importlib.util.find_spec("tools.web_search"):
+                assert re.search(rf"{name}: .* - Connected", listed.stdout), listed.stdout + listed.stderr
+        run = subprocess.run(
+            [str(QWEN), "ASK-CONFIGURED: ask the agentkit agent.", "--auth-type=openai",
+             f"--openai-base-url={sim.base_url}", "--openai-api-key=sk-simulator", "--model=qwen3-sim",
+             "--output-format=json"],
+            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+    finally:
+        stop(proc)
+    events = json.loads(run.stdout)
+    (result,) = _tool_results(events)
+    assert not result["is_error"] and ANSWER in result["content"], result
+    assert events[-1]["permission_denials"] == []
