@@ -40,9 +40,9 @@ def test_every_entry_of_the_config_connects(tmp_path: Path):
         home = tmp_path / "home"
         (home / ".gemini").mkdir(parents=True)
         config = installed_config("gemini_settings.json", tmp_path, port)
-        # a person trusts the folder once at Gemini's prompt; headless here, folder trust is switched off
-        settings = {**config, "security": {"folderTrust": {"enabled": False}}}
-        (home / ".gemini" / "settings.json").write_text(json.dumps(settings))
+        (home / ".gemini" / "settings.json").write_text(json.dumps(config))
+        # what `gemini trust` (or the trust prompt) records: Gemini CLI starts no MCP server in an untrusted folder
+        (home / ".gemini" / "trustedFolders.json").write_text(json.dumps({str(tmp_path): "TRUST_FOLDER"}))
         env = {
             **os.environ,
             "HOME": str(home),
