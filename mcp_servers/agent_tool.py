@@ -100,9 +100,8 @@ def agent_annotations(agent: Any) -> dict[str, Any]:
         "readOnlyHint": read_only,
         "openWorldHint": not closed,
     }
-    if (
-        not read_only
-    ):  # the agent's tools (files, python, MCP servers) may write; a model run is not repeatable
+    if not read_only:
+        # its tools (files, python, MCP servers) may write, and a model run does not repeat itself
         hints.update(destructiveHint=True, idempotentHint=False)
     return hints
 
