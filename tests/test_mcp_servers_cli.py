@@ -22,6 +22,8 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
+from tests.e2e_helpers import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning")
 QWEN3_MODULES = ("agentkit.qwen3.template", "agentkit.qwen3.tokens")
@@ -237,3 +239,22 @@ def test_an_unreachable_model_stops_the_server_with_a_clear_error(tmp_path: Path
     assert proc.stderr.startswith("error: no model to run this task. Tried, in order:")
     assert "$AGENTKIT_ENDPOINT=http://127.0.0.1:9/v1: nothing answers there" in proc.stderr
     assert "Traceback" not in proc.stderr and proc.stdout == ""
+
+
+@needs_simulator
+@pytest.mark.anyio
+async def test_a_task_on_its_simulation_script_labels_every_answer(tmp_path: Path):
+    """No endpoint answers: the agent replays the task's `simulation:` script, and the MCP result itself
+    (text and structuredContent) says so, not only stderr."""
+    task = ROOT / "tests" / "fixtures" / "conformance" / "task.yaml"
+    env = {**_env(), "AGENTKIT_ENDPOINT": f"http://127.0.0.1:{free_port()}/v1"}
+    params = StdioServerParameters(command=sys.executable, args=["-m", "agentkit", "mcp", str(task)], env=env)
+    with (tmp_path / "stderr.txt").open("w") as errlog:
+        async with stdio_client(params, errlog=errlog) as (read, write):
+            async with ClientSession(read, write) as session:
+                await session.initialize()
+                result = await session.call_tool("run_agent", {"prompt": "Say hello."})
+    assert "SIMULATION" in (tmp_path / "stderr.txt").read_text()
+    assert result.content[0].text.startswith("[SIMULATED: no model ran")
+    assert result.content[0].text.endswith("Hello from agentkit.")
+    assert result.structured_content["simulated"] is True
