@@ -21,7 +21,7 @@ TOOL_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _STEP = 1.0
 _NUDGE = 1e-3
 SIMULATED_LABEL = (
-    "[SIMULATED: no model ran; agentkit replayed the task's `simulation:` script on its built-in simulator]"
+    "[SIMULATED: no model ran; this answer is a scripted replay from agentkit's built-in simulator]"
 )
 
 OUTPUT_SCHEMA: dict[str, Any] = {
@@ -48,7 +48,11 @@ OUTPUT_SCHEMA: dict[str, Any] = {
             "items": {
                 "type": "object",
                 "properties": {
-                    "step": {"type": "integer", "minimum": 0},
+                    "step": {
+                        "type": "integer",
+                        "minimum": 1,
+                        "description": "the step it was made in, from 1",
+                    },
                     "name": {"type": "string"},
                     "is_error": {"type": "boolean"},
                 },
@@ -174,7 +178,7 @@ def run_result(result: Any, *, simulated: bool = False) -> ToolResult:
 
     ``simulated``: the answer is labelled as a scripted replay, first in the text and in ``simulated``."""
     calls = [
-        {"step": step.step, "name": call.name, "is_error": call.is_error}
+        {"step": step.step + 1, "name": call.name, "is_error": call.is_error}
         for step in result.steps
         for call in step.tool_calls
     ]

@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from agentkit.testing import serve_in_thread
+from mcp_servers.agent_tool import SIMULATED_LABEL
 from tests.e2e_helpers import start_mcp_http, stop
 
 INSPECTOR = Path(
@@ -114,9 +115,10 @@ def test_with_the_token_it_lists_and_calls_run_agent(
     )
     assert code == 0, out
     result = _json(out)
-    assert result["content"][0]["text"] == "Hello from the agentkit agent."
+    # the agent's endpoint is agentkit's simulator (it says so in every response): labelled as such
+    assert result["content"][0]["text"] == f"{SIMULATED_LABEL}\n\nHello from the agentkit agent."
     assert result["structuredContent"]["answer"] == "Hello from the agentkit agent."
-    assert result["structuredContent"]["simulated"] is False
+    assert result["structuredContent"]["simulated"] is True
     if transport == "sse":
         assert '"GET /sse HTTP/1.1" 200' in log.read_text()
 

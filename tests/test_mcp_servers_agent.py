@@ -96,7 +96,7 @@ async def test_the_agent_answers_with_progress_per_step_and_tool_call():
     assert "qwen3-test" in listing[0].description and "add" in listing[0].description
     assert not result.is_error and result.content[0].text == "2 + 3 = 5."
     assert result.structured_content["status"] == "completed"
-    assert result.structured_content["tool_calls"] == [{"step": 0, "name": "add", "is_error": False}]
+    assert result.structured_content["tool_calls"] == [{"step": 1, "name": "add", "is_error": False}]
     messages = [m for _, _, m in progress]
     assert messages[0] == "step 1: model thinking"
     assert messages[1] == 'step 1: calling add({"a": 2, "b": 3})'
@@ -143,14 +143,14 @@ async def test_approval_is_asked_of_the_client_by_elicitation():
     async with serving(_agent_asking_for_add(), elicit=elicit) as session:
         result = await session.call_tool("run_agent", {"prompt": "What is 2 + 3?"})
     assert asked == ['The agent wants to call the tool add with {"a": 2, "b": 3}. Allow it?']
-    assert result.structured_content["tool_calls"] == [{"step": 0, "name": "add", "is_error": False}]
+    assert result.structured_content["tool_calls"] == [{"step": 1, "name": "add", "is_error": False}]
 
 
 @pytest.mark.anyio
 async def test_without_elicitation_support_the_call_is_refused():
     async with serving(_agent_asking_for_add()) as session:
         result = await session.call_tool("run_agent", {"prompt": "What is 2 + 3?"})
-    assert result.structured_content["tool_calls"] == [{"step": 0, "name": "add", "is_error": True}]
+    assert result.structured_content["tool_calls"] == [{"step": 1, "name": "add", "is_error": True}]
 
 
 def test_tool_names_are_checked():

@@ -22,6 +22,7 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
+from mcp_servers.agent_tool import SIMULATED_LABEL
 from tests.e2e_helpers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -81,8 +82,10 @@ async def _ask(session: ClientSession) -> tuple[types.CallToolResult, list[str |
 
 def _check_answer(result: types.CallToolResult, messages: list[str | None]) -> None:
     assert not result.is_error, result.content
-    assert result.content[0].text == "It is sunny in Paris, 21 °C."
-    assert result.structured_content["tool_calls"] == [{"step": 0, "name": "get_weather", "is_error": False}]
+    # the endpoint is agentkit's simulator (it says so in every response): the answer is labelled
+    assert result.content[0].text == f"{SIMULATED_LABEL}\n\nIt is sunny in Paris, 21 °C."
+    assert result.structured_content["simulated"] is True
+    assert result.structured_content["tool_calls"] == [{"step": 1, "name": "get_weather", "is_error": False}]
     assert any(m and m.startswith('step 1: calling get_weather({"city": "Paris"') for m in messages), messages
     assert messages[-1] == "finished: completed"
 
