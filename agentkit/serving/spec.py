@@ -214,6 +214,11 @@ def prepare(opts: ServeOptions, *, dry_run: bool = False, env: dict[str, str] | 
     skips the port check.
     """
     env = dict(os.environ if env is None else env)
+    if is_gpu_layout(opts.gpus) and not dry_run:
+        raise ServingError(
+            f"--gpus {opts.gpus!r} describes GPUs to plan for, not GPUs of this machine: add --dry-run, "
+            "or name GPU indices (0,1 or 0-3)."
+        )
     model = load_model_info(opts.model_arg)
     if opts.variant:
         model = replace(model, family=opts.variant)
@@ -231,17 +236,20 @@ def prepare(opts: ServeOptions, *, dry_run: bool = False, env: dict[str, str] | 
             )
         notes.append(model.weights_problem)
     if is_gpu_layout(opts.gpus):
-        if not dry_run:
-            raise ServingError(
-                f"--gpus {opts.gpus!r} describes GPUs to plan for, not GPUs of this machine: add --dry-run, "
-                "or name GPU indices (0,1 or 0-3)."
-            )
         layout = parse_gpu_layout(str(opts.gpus))
         gpus = layout.gpus
         cluster = RayCluster(layout.nodes, layout.nodes * len(gpus)) if layout.nodes > 1 else None
         notes.append(f"GPUs from --gpus {layout.text} (described, not detected)")
     else:
-        gpus = list_gpus(opts.gpus, env)
+        try:
+            gpus = list_gpus(opts.gpus, env)
+        except ServingError as exc:
+            if not dry_run:
+                raise
+            raise ServingError(
+                f"{exc} To preview a plan without these GPUs, describe them: --gpus 4xH100-80GB "
+                "(or 8x141, 4xH20, 2x8xH200 for two nodes)."
+            ) from exc
         cluster = detect_ray_cluster(env) if opts.gpus is None else None
     engine, installed = _engine(opts, env, dry_run, notes)
     check_engine_supports(engine, model.architecture)
