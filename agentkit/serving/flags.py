@@ -10,6 +10,7 @@ tool-call parser (``qwen25`` deprecated) in 0.5.4.
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -95,8 +96,10 @@ def script_interpreter(exe: str, path: str | None = None) -> str | None:
         return None
     words = head[0][2:].split()
     if words and words[0].endswith("/sh") and len(head) > 1 and head[1].startswith(PIP_TRAMPOLINE):
-        rest = head[1][len(PIP_TRAMPOLINE) :].split()
-        words = [rest[0].strip("'\"")] if rest else []
+        try:
+            words = shlex.split(head[1][len(PIP_TRAMPOLINE) :])[:1]
+        except ValueError:
+            return None
     if len(words) > 1 and Path(words[0]).name == "env":
         return shutil.which(words[1], path=path)
     return words[0] if words and "python" in Path(words[0]).name else None
