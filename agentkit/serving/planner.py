@@ -487,8 +487,8 @@ def _dp_ep_chosen(
     why = (
         f"vLLM's own data + expert parallelism: one server over {len(used)} GPUs, {ranks} data-parallel "
         f"ranks of TP {size} (--data-parallel-size {ranks} --enable-expert-parallel); the {model.experts} "
-        f"experts are spread over all {len(used)} GPUs instead of copied into each replica, so weights "
-        f"take {_gib(mem.weights)} per GPU instead of {_gib(replicas.weights_per_gpu)} and the KV cache "
+        f"experts are spread over all {len(used)} GPUs instead of copied into each replica: weights "
+        f"{_gib(mem.weights)} per GPU (replicas: {_gib(replicas.weights_per_gpu)}), and the KV cache "
         f"holds {mem.kv_tokens} tokens per rank ({mem.kv_tokens * ranks} in all, against "
         f"{replicas.kv_tokens * replicas.data_parallel} for {replicas.data_parallel} replica(s) of TP "
         f"{replicas.tp}); vLLM balances requests over the ranks behind one endpoint"
@@ -515,11 +515,27 @@ def _dp_ep_chosen(
             f"alternative: --data-parallel replicas: {replicas.data_parallel} separate server(s) of TP "
             f"{replicas.tp}, context {replicas.max_model_len}, {replicas.kv_tokens} KV tokens each; agentkit "
             "then keeps each agent run on one replica, so its prefix cache is reused, which vLLM's internal "
-            "balancing does not promise"
+            "balancing does not promise" + _more_ranks(model, gpus, budget, size, context)
         ),
     )
     plan.reasons.append(plan.margin())
     return plan
+
+
+def _more_ranks(model: ModelInfo, gpus: list[GPU], budget: _Budget, size: int, context: int) -> str:
+    """The shorter context at which a smaller TP gives more data-parallel ranks, in words ('' if none)."""
+    gpu_bytes = min(g.memory_bytes for g in gpus)
+    for smaller in _candidates(size - 1) if size > 1 else []:
+        if tp_problem(model, smaller, True):
+            continue
+        ranks = len(gpus) // smaller
+        shorter = _lowered_context(_dp_ep_memory(model, gpu_bytes, smaller, ranks * smaller, budget))
+        if MIN_CONTEXT <= shorter < context:
+            return (
+                f"; or `--max-model-len {shorter}`: {ranks} ranks of TP {smaller} at a {shorter}-token "
+                f"context instead of {len(gpus) // size} of TP {size}"
+            )
+    return ""
 
 
 def _single_node_plan(
