@@ -239,6 +239,8 @@ SGLANG_FLAGS = [
     ("hybrid", "0.4.6.post1", ["--tool-call-parser", "qwen25", "--reasoning-parser", "qwen3"]),
     ("hybrid", "0.5.3.post3", ["--tool-call-parser", "qwen25", "--reasoning-parser", "qwen3"]),
     ("hybrid", "0.5.4", ["--tool-call-parser", "qwen", "--reasoning-parser", "qwen3"]),
+    ("hybrid", "0.5.10", ["--tool-call-parser", "qwen", "--reasoning-parser", "qwen3"]),
+    ("hybrid", "0.4.9", ["--tool-call-parser", "qwen25", "--reasoning-parser", "qwen3"]),
     ("hybrid", "0.5.23", ["--tool-call-parser", "qwen", "--reasoning-parser", "qwen3"]),
     ("thinking-2507", "0.4.6", ["--tool-call-parser", "qwen25", "--reasoning-parser", "deepseek-r1"]),
     ("thinking-2507", "0.5.23", ["--tool-call-parser", "qwen", "--reasoning-parser", "deepseek-r1"]),
