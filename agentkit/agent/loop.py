@@ -22,6 +22,7 @@ from agentkit.agent.events import (
 )
 from agentkit.agent.records import RunResult, Status, StepRecord, ToolCallRecord
 from agentkit.agent.thinking import ThinkingMode, step_thinks
+from agentkit.agent.tool_runs import step_tools
 from agentkit.llm.errors import LLMError
 from agentkit.llm.types import (
     LLM,
@@ -32,7 +33,7 @@ from agentkit.llm.types import (
     StepFinished,
     StepOutput,
 )
-from agentkit.qwen3.types import InvalidToolCall, ParsedOutput, ToolCall
+from agentkit.qwen3.types import InvalidToolCall, ParsedOutput, ToolCall, ToolCallComplete
 from agentkit.tooling.base import Tool, ToolContext, ToolResult
 from agentkit.tooling.policy import ToolPolicy
 from agentkit.tooling.toolset import ToolSet
@@ -83,6 +84,22 @@ def _cut_inside_call(out: StepOutput) -> bool:
     )
 
 
+def _cut_error(ran: int) -> str:
+    done = (
+        f"; the {ran} call(s) that closed before it ran" if ran else ", so no call of this step was executed"
+    )
+    return f"the model's output hit max_tokens inside a tool call{done}; raise model.max_tokens"
+
+
+def _tool_messages(
+    calls: list[ToolCall | InvalidToolCall], results: list[ToolResult]
+) -> list[dict[str, Any]]:
+    return [
+        {"role": "tool", "tool_call_id": call.id, "name": call.name or "", "content": result.text}
+        for call, result in zip(calls, results)
+    ]
+
+
 def cap_output(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
@@ -108,6 +125,7 @@ class Agent:
         sampling: Mapping[str, Any] | None = None,
         max_tokens: int | None = None,
         approve: Approver | None = None,
+        early_tools: bool = True,
     ):
         self.llm = llm
         self.tools = tools if isinstance(tools, ToolSet) else ToolSet(tools)
@@ -121,6 +139,8 @@ class Agent:
         self.sampling = dict(sampling or {})
         self.max_tokens = max_tokens
         self.approve = approve
+        self.early_tools = early_tools
+        """Start each tool call the moment it has streamed (False: after the model's turn ends)."""
         self._limiter = anyio.CapacityLimiter(parallel_tools)
 
     def initial_messages(self, prompt: str | list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -147,39 +167,36 @@ class Agent:
         try:
             for step in range(self.max_steps):
                 thinking = step_thinks(self.thinking, previous_results, self.policies)
-                record, previous = await self._model_step(step, messages, thinking, previous, run_id, emit)
-                parsed = previous.parsed
-                messages.append(assistant_message(parsed))
-                calls = parsed.all_calls()
-                steps.append(record)
-                if calls and _cut_inside_call(previous):
-                    status, error = (
-                        "length",
-                        (
-                            "the model's output hit max_tokens inside a tool call, so no call of this step was "
-                            "executed; raise model.max_tokens"
-                        ),
+                async with step_tools(self._limiter, self._tool_runner(step, emit)) as tools:
+                    record, previous = await self._model_step(
+                        step,
+                        messages,
+                        thinking,
+                        previous,
+                        run_id,
+                        emit,
+                        tools.start if self.early_tools else None,
                     )
-                    if emit:
-                        await emit(StepEnded(step, record))
-                    break
-                if not calls:
-                    output = parsed.content or ""
-                    status, error = self._final_status(previous)
-                if calls:
-                    results = await self._run_tools(step, calls, record, emit)
-                    messages.extend(
-                        {
-                            "role": "tool",
-                            "tool_call_id": call.id,
-                            "name": call.name or "",
-                            "content": result.text,
-                        }
-                        for call, result in zip(calls, results)
-                    )
-                    previous_results = [
-                        (call.name or "", result.is_error) for call, result in zip(calls, results)
-                    ]
+                    parsed = previous.parsed
+                    calls = tools.reconcile(parsed)
+                    messages.append(assistant_message(parsed))
+                    steps.append(record)
+                    if calls and _cut_inside_call(previous):
+                        ran, results, record.tool_calls = await tools.wait_started()
+                        messages.extend(_tool_messages(ran, results))
+                        status, error = "length", _cut_error(len(ran))
+                        if emit:
+                            await emit(StepEnded(step, record))
+                        break
+                    if not calls:
+                        output = parsed.content or ""
+                        status, error = self._final_status(previous)
+                    if calls:
+                        results, record.tool_calls = await tools.results(calls)
+                        messages.extend(_tool_messages(calls, results))
+                        previous_results = [
+                            (call.name or "", result.is_error) for call, result in zip(calls, results)
+                        ]
                 if emit:
                     await emit(StepEnded(step, record))
                 if not calls:
@@ -215,7 +232,9 @@ class Agent:
         previous: StepOutput | None,
         run_id: str,
         emit: Callable[[AgentEvent], Awaitable[None]] | None,
+        on_call: Callable[[ToolCall], None] | None = None,
     ) -> tuple[StepRecord, StepOutput]:
+        """One model step; ``on_call`` gets each call the moment the stream reports it complete and valid."""
         if emit:
             await emit(StepStarted(step, thinking))
         started = time.perf_counter()
@@ -239,6 +258,8 @@ class Agent:
                     retries += 1
                 if emit:
                     await emit(event)
+                if on_call is not None and isinstance(event, ToolCallComplete):
+                    on_call(event.call)
         if output is None:
             raise LLMError("the model stream ended without finishing the step")
         record = StepRecord(
@@ -252,31 +273,13 @@ class Agent:
         )
         return record, output
 
-    async def _run_tools(
-        self,
-        step: int,
-        calls: list[ToolCall | InvalidToolCall],
-        record: StepRecord,
-        emit: Callable[[AgentEvent], Awaitable[None]] | None,
-    ) -> list[ToolResult]:
-        results: list[ToolResult] = [ToolResult("")] * len(calls)
-        records = [
-            ToolCallRecord(c.id, c.name or "", getattr(c, "arguments", None) or getattr(c, "raw", ""))
-            for c in calls
-        ]
-        record.tool_calls = records
+    def _tool_runner(
+        self, step: int, emit: Callable[[AgentEvent], Awaitable[None]] | None
+    ) -> Callable[[ToolCall | InvalidToolCall, ToolCallRecord], Awaitable[ToolResult]]:
+        async def run(call: ToolCall | InvalidToolCall, record: ToolCallRecord) -> ToolResult:
+            return await self._call_tool(step, call, record, emit)
 
-        async def run_one(i: int) -> None:
-            async with self._limiter:
-                results[i] = await self._call_tool(step, calls[i], records[i], emit)
-
-        if len(calls) == 1:
-            await run_one(0)
-        else:
-            async with anyio.create_task_group() as group:
-                for i in range(len(calls)):
-                    group.start_soon(run_one, i)
-        return results
+        return run
 
     async def _call_tool(
         self,

@@ -22,8 +22,10 @@ from agentkit.qwen3.parser import parse_output
 from agentkit.qwen3.template import render_prompt
 from agentkit.qwen3.types import (
     ContentDelta,
+    InvalidToolCall,
     ParsedOutput,
     ReasoningDelta,
+    ToolCall,
     ToolCallArgsDelta,
     ToolCallComplete,
     ToolCallInvalid,
@@ -77,6 +79,7 @@ class ServerBackend(HTTPBackend):
         reasoning: list[str] = []
         content: list[str] = []
         calls: dict[int, dict[str, str]] = {}
+        checked: dict[int, ToolCall | InvalidToolCall] = {}  # calls known complete, reported as they closed
         finish = "stop"
         usage = Usage()
         async for chunk in endpoint.stream_events("/chat/completions", body):
@@ -95,6 +98,10 @@ class ServerBackend(HTTPBackend):
                     yield ContentDelta(delta["content"])
                 for fragment in delta.get("tool_calls") or []:
                     index = fragment.get("index", len(calls))
+                    for earlier in calls:  # a later call began: the earlier ones are complete
+                        if earlier < index and earlier not in checked:
+                            checked[earlier] = self._one_call(request, earlier, calls[earlier])
+                            yield _complete_event(checked[earlier])
                     call = calls.setdefault(index, {"id": "", "name": "", "arguments": ""})
                     function = fragment.get("function") or {}
                     if fragment.get("id"):
@@ -105,11 +112,15 @@ class ServerBackend(HTTPBackend):
                     if function.get("arguments"):
                         call["arguments"] += function["arguments"]
                         yield ToolCallArgsDelta(index, function["arguments"])
+                        if index not in checked and _closed_object(call["arguments"]):
+                            checked[index] = self._one_call(request, index, call)
+                            yield _complete_event(checked[index])
                 if choice.get("finish_reason"):
                     finish = choice["finish_reason"]
-        parsed = self._checked(request, "".join(reasoning) or None, "".join(content), calls)
+        parsed = self._checked(request, "".join(reasoning) or None, "".join(content), calls, checked)
         for call in parsed.all_calls():
-            yield ToolCallInvalid(call) if hasattr(call, "error") else ToolCallComplete(call)
+            if call.index not in checked:
+                yield _complete_event(call)
         self.trace("server.step", {"finish_reason": finish, "duration_s": time.perf_counter() - started})
         finish = turn_finish_reason(finish, parsed)
         yield StepFinished(StepOutput(parsed=parsed, finish_reason=finish, usage=usage, thinking=thinking))
@@ -127,25 +138,52 @@ class ServerBackend(HTTPBackend):
             return
         self.check_context(await self.count_prompt(prompt, endpoint), request.max_tokens)
 
+    def _one_call(self, request: ModelRequest, index: int, raw: dict[str, str]) -> ToolCall | InvalidToolCall:
+        """One call the server returned, checked with our parser's policy against the tool schemas."""
+        text = f'<tool_call>\n{{"name": {json.dumps(raw["name"])}, "arguments": {raw["arguments"] or "{}"}}}\n</tool_call>'
+        parsed = parse_output(text, tools=request.tools or None, tool_format="hermes", thinking=False)
+        (call,) = parsed.all_calls()
+        call.index = index
+        if raw["id"]:
+            call.id = raw["id"]
+        return call
+
     def _checked(
-        self, request: ModelRequest, reasoning: str | None, content: str, calls: dict[int, dict[str, str]]
+        self,
+        request: ModelRequest,
+        reasoning: str | None,
+        content: str,
+        calls: dict[int, dict[str, str]],
+        checked: dict[int, ToolCall | InvalidToolCall],
     ) -> ParsedOutput:
         """Validate the server's calls with our parser's policy; recover calls a server left in the content."""
-        tools = request.tools or None
         if calls:
-            text = "".join(
-                f'<tool_call>\n{{"name": {json.dumps(c["name"])}, "arguments": {c["arguments"] or "{}"}}}\n</tool_call>'
-                for _, c in sorted(calls.items())
+            made = [checked.get(i) or self._one_call(request, i, raw) for i, raw in sorted(calls.items())]
+            parsed = ParsedOutput(
+                content=content or None,
+                tool_calls=[c for c in made if isinstance(c, ToolCall)],
+                invalid_tool_calls=[c for c in made if isinstance(c, InvalidToolCall)],
             )
-            parsed = parse_output(text, tools=tools, tool_format="hermes", thinking=False)
-            for call, (_, raw) in zip(parsed.all_calls(), sorted(calls.items())):
-                if raw["id"]:
-                    call.id = raw["id"]
-            parsed.content = content or None
         elif "<tool_call>" in content or "<function=" in content:
             # The server's tool parser gave up (vLLM drops every call when one is bad): parse it ourselves.
-            parsed = parse_output(content, tools=tools, tool_format=self.tool_format, thinking=False)
+            parsed = parse_output(
+                content, tools=request.tools or None, tool_format=self.tool_format, thinking=False
+            )
         else:
             parsed = ParsedOutput(content=content or None)
         parsed.reasoning_content = reasoning
         return parsed
+
+
+def _complete_event(call: ToolCall | InvalidToolCall) -> ToolCallComplete | ToolCallInvalid:
+    return ToolCallInvalid(call) if isinstance(call, InvalidToolCall) else ToolCallComplete(call)
+
+
+def _closed_object(arguments: str) -> bool:
+    """Whether a call's streamed arguments already form a whole JSON object (nothing more can follow)."""
+    if not arguments.rstrip().endswith("}"):
+        return False
+    try:
+        return isinstance(json.loads(arguments), dict)
+    except ValueError:
+        return False
