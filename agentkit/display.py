@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.text import Text
 
 from agentkit.agent.events import RunFinished, StepEnded, StepStarted, ToolFinished, ToolProgress, ToolRunning
-from agentkit.llm.types import Retrying, StreamRestarted
+from agentkit.llm.types import Retrying, StreamContinued, StreamRestarted
 from agentkit.qwen3.types import ContentDelta, ReasoningDelta, ToolCallInvalid
 
 
@@ -72,6 +72,14 @@ class LiveView:
         elif isinstance(event, Retrying):
             self._switch(None)
             c.print(Text(f"retry {event.attempt} in {event.delay:.1f}s: {event.reason}", style="yellow"))
+        elif isinstance(event, StreamContinued):
+            self._switch(None)
+            c.print(
+                Text(
+                    f"[stream broke, continuing the turn ({event.saved_tokens} tokens kept): {event.reason}]",
+                    style="yellow",
+                )
+            )
         elif isinstance(event, StreamRestarted):
             self._switch(None)
             c.print(Text(f"[stream broke, restarting this step: {event.reason}]", style="yellow"))

@@ -12,7 +12,7 @@ import anyio
 from agentkit.llm.balancer import EndpointPool
 from agentkit.llm.errors import ContextOverflow, LLMError
 from agentkit.llm.http import Endpoint, RetryableError, backoff_delay
-from agentkit.llm.types import ModelEvent, ModelRequest, Retrying, StreamRestarted
+from agentkit.llm.types import ModelEvent, ModelRequest, Retrying, StreamContinued, StreamRestarted
 from agentkit.qwen3.template import detect_variant, step_thinks, tool_format_for
 from agentkit.qwen3.tokens import count_tokens
 
@@ -40,6 +40,8 @@ class HTTPBackend:
         self._variant = variant
         self.max_retries = max_retries
         self.max_model_len: int | None = None
+        self.owned_by: str | None = None
+        """Who the endpoint says serves the model (``owned_by`` in ``/v1/models``: ``vllm``, ``sglang``...)."""
         self.tracer = tracer
         self._resolved = False
         self._resolve_lock = anyio.Lock()
@@ -77,6 +79,7 @@ class HTTPBackend:
                     f"it serves {names}. Set model.name to one of these."
                 )
             self.max_model_len = entry.get("max_model_len")
+            self.owned_by = entry.get("owned_by")
             self._resolved = True
 
     def check_context(self, prompt_tokens: int, max_tokens: int | None) -> None:
@@ -102,6 +105,17 @@ class HTTPBackend:
         if attempt > self.max_retries:
             raise LLMError(f"{self.endpoint.base_url}: giving up after {attempt} attempts: {exc}") from exc
         return attempt
+
+    def _continuing(
+        self, attempt: int, exc: RetryableError, saved_tokens: int
+    ) -> tuple[int, StreamContinued]:
+        """A stream cut after output arrived, to be continued: one more failed attempt (past
+        ``max_retries`` the final error) and the event saying so."""
+        attempt = self._count_failure(attempt, exc)
+        log.info(
+            "stream cut after %d tokens, continuing (%d/%d): %s", saved_tokens, attempt, self.max_retries, exc
+        )
+        return attempt, StreamContinued(attempt, str(exc), saved_tokens)
 
     async def _with_retries(self, func: Any) -> Any:
         attempt = 0

@@ -7,15 +7,18 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+import anyio
+
 from agentkit.llm.backend import HTTPBackend
 from agentkit.llm.errors import ContextOverflow
-from agentkit.llm.http import Endpoint
+from agentkit.llm.http import Endpoint, RetryableError, backoff_delay
 from agentkit.llm.prefix import measure_reuse
 from agentkit.llm.types import (
     ModelEvent,
     ModelRequest,
     StepFinished,
     StepOutput,
+    StreamContinued,
     Usage,
     turn_finish_reason,
 )
@@ -88,7 +91,10 @@ class NativeBackend(HTTPBackend):
         first_cap = min(budget, remaining) if budget is not None and remaining else (budget or remaining)
         if budget is None and request.max_tokens is None:
             first_cap = None
-        async for piece, finish, chunk_usage in self._complete(endpoint, prompt, request, first_cap):  # noqa: B007 - the last finish counts
+        async for piece, finish, chunk_usage in self._resuming(endpoint, prompt, request, first_cap, usage):  # noqa: B007 - the last finish counts
+            if isinstance(piece, StreamContinued):
+                yield piece
+                continue
             text += piece
             for event in parser.feed(piece):
                 yield event
@@ -104,7 +110,12 @@ class NativeBackend(HTTPBackend):
             spent = usage.completion_tokens or count_tokens(text)
             rest = None if request.max_tokens is None else max(remaining - spent, 1)
             first_completion = usage.completion_tokens
-            async for piece, finish, chunk_usage in self._complete(endpoint, prompt + text, request, rest):  # noqa: B007 - the last finish counts
+            async for piece, finish, chunk_usage in self._resuming(  # noqa: B007 - the last finish counts
+                endpoint, prompt + text, request, rest, usage
+            ):
+                if isinstance(piece, StreamContinued):
+                    yield piece
+                    continue
                 text += piece
                 for event in parser.feed(piece):
                     yield event
@@ -136,6 +147,34 @@ class NativeBackend(HTTPBackend):
                 raw_text=text,
             )
         )
+
+    async def _resuming(
+        self, endpoint: Endpoint, prompt: str, request: ModelRequest, max_tokens: int | None, usage: Usage
+    ) -> AsyncIterator[tuple[str | StreamContinued, str, dict[str, Any] | None]]:
+        """``_complete``, where a stream cut after some output continues the same turn: the prompt plus the
+        text received goes out again and generation picks up where it stopped (nothing is generated
+        twice; ``usage.continued_tokens`` records what each cut saved). A cut before any output raises,
+        for the step to be retried."""
+        got = ""
+        attempt = 0
+        while True:
+            kept = count_tokens(got) if got else 0
+            cap = None if max_tokens is None else max(max_tokens - kept, 1)
+            try:
+                async for piece, finish, chunk_usage in self._complete(endpoint, prompt + got, request, cap):
+                    got += piece
+                    if chunk_usage and kept:  # counts of the continuation: the turn's own prompt stays
+                        chunk_usage = {"completion_tokens": kept + chunk_usage.get("completion_tokens", 0)}
+                    yield piece, finish, chunk_usage
+                return
+            except RetryableError as exc:
+                if not got:
+                    raise
+                saved = count_tokens(got)
+                attempt, notice = self._continuing(attempt, exc, saved)
+                usage.continued_tokens.append(saved)
+                yield notice, "", None
+                await anyio.sleep(backoff_delay(attempt, retry_after=exc.retry_after))
 
     async def _complete(
         self, endpoint: Endpoint, prompt: str, request: ModelRequest, max_tokens: int | None

@@ -135,6 +135,17 @@ def prompt_thinks(variant: str, partial: str) -> bool:
     return variant in ("hybrid", "thinking-2507") and not partial.startswith(EMPTY_THINK.rstrip("\n"))
 
 
+def raw_rest(raw: str, partial: str) -> str | None:
+    """What is left of a ``raw`` reply when the open assistant turn already holds ``partial`` (the
+    template's generation prompt, e.g. ``<think>\\n``, plus output written before a cut); None when
+    ``partial`` holds no output of it."""
+    for head in (EMPTY_THINK, "<think>\n", ""):
+        written = partial[len(head) :] if partial.startswith(head) else None
+        if written and raw.startswith(written):
+            return raw[len(written) :]
+    return None
+
+
 def output_for(reply: Reply, variant: str, partial: str) -> str:
     """The text the model generates after a prompt whose open assistant turn already holds ``partial``.
 
@@ -144,6 +155,9 @@ def output_for(reply: Reply, variant: str, partial: str) -> str:
     part after ``</think>``).
     """
     if reply.raw is not None:
+        rest = raw_rest(reply.raw, partial)  # a cut turn being continued
+        if rest is not None:
+            return rest
         if partial in ("", "<think>\n", EMPTY_THINK) or "</think>" not in partial:
             return reply.raw
         return reply.raw.split("</think>", 1)[1].lstrip("\n") if "</think>" in reply.raw else reply.raw
