@@ -8,7 +8,15 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
-from agentkit.agent.events import RunFinished, StepEnded, StepStarted, ToolFinished, ToolProgress, ToolRunning
+from agentkit.agent.events import (
+    ContextCompacted,
+    RunFinished,
+    StepEnded,
+    StepStarted,
+    ToolFinished,
+    ToolProgress,
+    ToolRunning,
+)
 from agentkit.llm.types import Retrying, StreamContinued, StreamRestarted
 from agentkit.qwen3.types import ContentDelta, ReasoningDelta, ToolCallInvalid
 
@@ -83,6 +91,16 @@ class LiveView:
         elif isinstance(event, StreamRestarted):
             self._switch(None)
             c.print(Text(f"[stream broke, restarting this step: {event.reason}]", style="yellow"))
+        elif isinstance(event, ContextCompacted):
+            self._switch(None)
+            k = event.compaction
+            c.print(
+                Text(
+                    f"[context: {k.tokens_before} → {k.tokens_after} tokens (budget {k.budget}): "
+                    f"{k.elided_results} tool results elided, {k.summarized_messages} messages summarised]",
+                    style="dim yellow",
+                )
+            )
         elif isinstance(event, StepEnded):
             self._switch(None)
             u = event.record.usage

@@ -82,13 +82,19 @@ class HTTPBackend:
             self.owned_by = entry.get("owned_by")
             self._resolved = True
 
+    async def context_window(self) -> int | None:
+        """The server's context length (``max_model_len`` from ``/v1/models``), None where it says none."""
+        await self.resolve()
+        return self.max_model_len
+
     def check_context(self, prompt_tokens: int, max_tokens: int | None) -> None:
         """Fail before sending when the prompt cannot fit the server's context window."""
         if self.max_model_len and prompt_tokens >= self.max_model_len:
             raise ContextOverflow(
                 f"the prompt is about {prompt_tokens} tokens but {self.model} at {self.endpoint.base_url} "
-                f"takes at most {self.max_model_len} (max_model_len). Shorten the conversation or tool "
-                "outputs (max_tool_output), or serve the model with a larger --max-model-len."
+                f"takes at most {self.max_model_len} (max_model_len). Let the context policy compact the history "
+                "(context: in task.yaml, on by default), shorten tool outputs (max_tool_output), or serve the "
+                "model with a larger --max-model-len."
             )
 
     async def count_prompt(self, prompt: str, endpoint: Endpoint) -> int:

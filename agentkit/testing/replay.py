@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from agentkit.context.keeper import summary_turns
 from agentkit.testing.script import Reply, Script, ScriptedCall
 
 GENERATION_PROMPT = "<|im_start|>assistant\n"
@@ -32,13 +33,17 @@ def _is_tool_response(text: str) -> bool:
 
 
 def locate_in_messages(messages: list[dict[str, Any]]) -> tuple[str | None, int]:
-    """The last real user query and the number of assistant turns after it."""
+    """The last real user query and the number of assistant turns after it (a summary the context
+    policy put in place of earlier turns counts as the turns it replaced)."""
     query: str | None = None
     step = 0
     for msg in messages:
         role = msg.get("role")
         text = _text_of(msg.get("content"))
-        if role == "user" and text is not None and not _is_tool_response(text):
+        replaced = summary_turns(text) if role == "user" and text else None
+        if replaced is not None:
+            step += replaced
+        elif role == "user" and text is not None and not _is_tool_response(text):
             query, step = text, 0
         elif role == "assistant":
             step += 1
@@ -56,7 +61,10 @@ def locate_in_prompt(prompt: str) -> tuple[str | None, int, str]:
         role, _, body = turn.partition("\n")
         closed = "<|im_end|>" in body
         body = body.split("<|im_end|>", 1)[0]
-        if role == "user" and not _is_tool_response(body):
+        replaced = summary_turns(body) if role == "user" else None
+        if replaced is not None:
+            step += replaced
+        elif role == "user" and not _is_tool_response(body):
             query, step = body, 0
         elif role == "assistant":
             if closed:
