@@ -67,6 +67,7 @@ def _emitter(on_event: EventHandler | None) -> Callable[[AgentEvent], Awaitable[
     async def emit(event: AgentEvent) -> None:
         on_event(event)
 
+    emit.sync = on_event  # type: ignore[attr-defined]  # the hot path calls it directly, no coroutine per event
     return emit
 
 
@@ -313,15 +314,19 @@ class Agent:
         )
         output: StepOutput | None = None
         retries = 0
+        direct = getattr(emit, "sync", None)
         async with aclosing(self.llm.stream(request)) as events:
-            async for event in events:
-                if isinstance(event, StepFinished):
+            async for event in events:  # once per streamed chunk: kept lean
+                kind = type(event)
+                if kind is StepFinished:
                     output = event.output
-                elif isinstance(event, Retrying):
+                elif kind is Retrying:
                     retries += 1
-                if emit:
+                if direct is not None:
+                    direct(event)
+                elif emit is not None:
                     await emit(event)
-                if on_call is not None and isinstance(event, ToolCallComplete):
+                if kind is ToolCallComplete and on_call is not None:
                     on_call(event.call)
         if output is None:
             raise LLMError("the model stream ended without finishing the step")

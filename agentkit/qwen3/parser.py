@@ -173,6 +173,14 @@ class OutputParser:
         """Consume more output text; return the events it completes."""
         if self._closed:
             raise RuntimeError("OutputParser.feed() after close(): start a new parser for a new turn")
+        if "<" not in delta and self._pos == len(self._buf):  # plain text, nothing held: the usual chunk
+            state = self._state
+            if state == _REASONING:
+                self._reasoning.write(delta)
+                return self._take_events()
+            if state == _CONTENT:
+                self._write_content(delta)
+                return self._take_events()
         self._buf = self._buf[self._pos :] + delta if self._pos else self._buf + delta
         self._pos = 0
         self._run(eof=False)
@@ -201,6 +209,8 @@ class OutputParser:
         )
 
     def _take_events(self) -> list[ParseEvent]:
+        if not self._events:
+            return []
         events = self._events[:]
         self._events.clear()
         return events
@@ -296,15 +306,19 @@ class OutputParser:
 
     def _step_content(self, eof: bool) -> bool:
         tag, text = self._scan(self._content_tags, eof)
-        self._content.write(text)
-        if text:
-            stripped = text.rstrip(" \t")
-            if stripped:
-                self._line_start = stripped.endswith("\n")
+        self._write_content(text)
         if tag is None:
             return False
         self._open_call(bare_xml=tag == FUNCTION_OPEN)
         return True
+
+    def _write_content(self, text: str) -> None:
+        """Answer text: to the content sink, noting whether it ends a line (for call blocks)."""
+        if text:
+            self._content.write(text)
+            stripped = text.rstrip(" \t")
+            if stripped:
+                self._line_start = stripped.endswith("\n")
 
     def _step_call(self, eof: bool) -> bool:
         call = self._call
