@@ -76,7 +76,7 @@ async def test_a_40_step_run_with_4kb_results_fits_an_8k_window_with_the_policy(
     result, compactions, requests = await run(long_run_script(), ContextPolicy())
     assert result.status == "completed", result.error
     assert result.output == "The total is 40 parts read." and len(result.steps) == STEPS + 1
-    assert compactions and len(compactions) < STEPS // 2, "compactions should come in blocks"
+    assert compactions and len(compactions) < STEPS * 0.6, "compactions should come in blocks"
     assert all(c.tokens_after <= c.budget < 8192 for c in compactions)
     assert result.messages[0] == {"role": "user", "content": TASK}
     tool_texts = [m["content"] for m in result.messages if m["role"] == "tool"]
@@ -100,23 +100,30 @@ async def test_without_the_policy_the_same_run_fails_clearly():
     assert len(result.steps) < 10
 
 
+def reprefilled(result, requests) -> list[tuple[int, bool]]:
+    """Per step after the first: the prompt tokens the server computed again, and whether it compacted."""
+    steps = [r for r in requests if "Summarise the steps above" not in str(r["body"])]
+    assert len(steps) == len(result.steps)
+    return [
+        (r["usage"]["prompt_tokens"] - r["usage"]["prompt_tokens_details"]["cached_tokens"], bool(s.context))
+        for r, s in zip(steps[1:], result.steps[1:])
+    ]
+
+
 @pytest.mark.anyio
 async def test_the_prompt_only_changes_at_compactions_so_the_prefix_cache_hits():
     result, compactions, requests = await run(long_run_script(), ContextPolicy())
-    steps = [r for r in requests if "Summarise the steps above" not in str(r["body"])]
-    assert len(steps) == len(result.steps)
-    misses = []
-    for record, step in zip(steps[1:], result.steps[1:]):
-        usage = record["usage"]
-        misses.append(
-            (usage["prompt_tokens"] - usage["prompt_tokens_details"]["cached_tokens"], bool(step.context))
-        )
+    misses = reprefilled(result, requests)
     new = count_tokens(read_part.func(1))
     plain = [m for m, compacted in misses if not compacted]
     assert plain and max(plain) < new + 250, (
         "a step without compaction re-prefilled more than its new messages"
     )
-    assert sum(m for m, _ in misses) / len(misses) < 2 * new
+    eager, eager_compactions, eager_requests = await run(long_run_script(), ContextPolicy(headroom=0))
+    assert eager.status == "completed"
+    assert len(compactions) < len(eager_compactions)  # headroom: compactions in blocks
+    total = sum(m for m, _ in misses)
+    assert total < 0.75 * sum(m for m, _ in reprefilled(eager, eager_requests))
 
 
 def summary_script() -> dict:

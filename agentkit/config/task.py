@@ -191,7 +191,7 @@ class ContextConfig(BaseModel):
     max_input_tokens: int | None = Field(None, ge=256)
     """Prompt budget in tokens (Qwen-Agent's ``max_input_tokens``); default: the server's window less the output room."""
     output_tokens: int | None = Field(None, ge=1)
-    headroom: float = Field(0.3, ge=0, lt=0.9)
+    headroom: float = Field(0.5, ge=0, lt=0.9)
     keep_turns: int = Field(2, ge=1)
     summarize: bool = True
     summary_tokens: int = Field(600, ge=32)

@@ -22,7 +22,7 @@ class ContextPolicy:
     """Prompt budget in tokens (Qwen-Agent's ``max_input_tokens``); None: the server's window less ``output_tokens``."""
     output_tokens: int | None = None
     """Room kept for the model's output; None: ``max_tokens`` when set, else a quarter of the window (at most 8192)."""
-    headroom: float = 0.3
+    headroom: float = 0.5
     """Fraction of the budget a compaction frees beyond the need."""
     keep_turns: int = 2
     """The latest assistant turns (with their tool results) that are never compacted."""
