@@ -156,7 +156,9 @@ class ContextKeeper:
             elided += more
             tokens = await self._count(render(messages))
         summarized = 0
-        if tokens > budget and self.policy.summarize and self._summarize is not None:  # lossy: only when needed
+        if (
+            tokens > budget and self.policy.summarize and self._summarize is not None
+        ):  # lossy: only when needed
             summarized = await self._summarize_oldest(messages, head, tail, tokens - target)
             if summarized:
                 tokens = await self._count(render(messages))
