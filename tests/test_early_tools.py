@@ -129,3 +129,40 @@ async def test_approval_comes_first_and_a_declined_call_never_runs(backend):
     assert [k for k, _ in RAN] == ["yes"]
     tools = [m["content"] for m in result.messages if m["role"] == "tool"]
     assert tools == ["value of yes", "The user declined the call to 'fetch'."]
+
+
+@pytest.mark.anyio
+async def test_the_live_view_shows_a_call_line_while_the_model_is_still_writing():
+    from io import StringIO
+
+    from rich.console import Console
+
+    from agentkit.display import LiveView
+
+    out = StringIO()
+    view = LiveView(Console(file=out, width=200, color_system=None))
+    RAN.clear()
+    async with run_simulator(script(hermes("fetch", {"key": "a"}))) as sim:
+        llm = NativeBackend(Endpoint(sim.base_url), "qwen3-sim")
+        try:
+            result = await Agent(llm, [fetch]).run("go", on_event=view)
+        finally:
+            await llm.aclose()
+    assert result.status == "completed"
+    text = out.getvalue()
+    assert '→ fetch({"key": "a"})' in text or "→ fetch({'key': 'a'})" in text
+    call_line = text.index("→ fetch")
+    assert call_line < text.index("what these lookups are for"), (
+        "the call line waited for the end of the turn"
+    )
+
+
+@pytest.mark.anyio
+async def test_a_closed_block_that_is_not_json_is_fed_back_to_the_model():
+    """Native mode (agentkit parses); in server mode the server's parser decides what it returns."""
+    raw = 'Let me fetch it.\n<tool_call>\nfetch(key="a")\n</tool_call>'
+    result, _clock = await run(NativeBackend, raw)
+    assert RAN == []
+    (tool_message,) = [m for m in result.messages if m["role"] == "tool"]
+    assert "not executed" in tool_message["content"] and "not valid JSON" in tool_message["content"]
+    assert result.messages[1]["content"].startswith("Let me fetch it.\nI will now explain")
