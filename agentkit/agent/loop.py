@@ -21,10 +21,11 @@ from agentkit.agent.events import (
     ToolProgress,
     ToolRunning,
 )
+from agentkit.agent.history import HistoryFitter
 from agentkit.agent.records import RunResult, Status, StepRecord, ToolCallRecord
 from agentkit.agent.thinking import ThinkingMode, step_thinks
 from agentkit.agent.tool_runs import step_tools
-from agentkit.context import Compaction, ContextKeeper, ContextPolicy, TokenCounter
+from agentkit.context import ContextPolicy, TokenCounter
 from agentkit.llm.errors import LLMError
 from agentkit.llm.types import (
     LLM,
@@ -35,7 +36,6 @@ from agentkit.llm.types import (
     StepFinished,
     StepOutput,
 )
-from agentkit.qwen3.template import render_prompt
 from agentkit.qwen3.types import InvalidToolCall, ParsedOutput, ToolCall, ToolCallComplete
 from agentkit.tooling.base import Tool, ToolContext, ToolResult
 from agentkit.tooling.policy import ToolPolicy
@@ -44,12 +44,6 @@ from agentkit.tooling.toolset import ToolSet
 EventHandler = Callable[[AgentEvent], Any]
 Approver = Callable[[str, dict[str, Any]], "bool | Awaitable[bool]"]
 _DEFAULT_POLICY = ToolPolicy()
-SUMMARY_SYSTEM = (
-    "You condense an agent's earlier work so that it can go on without it. Write a short factual summary: "
-    "what was asked, what each tool call found (names, numbers, paths, URLs, errors), what is done and "
-    "what is left. No preamble."
-)
-SUMMARY_ASK = "Summarise the steps above for the agent that continues this task."
 
 
 def _own_policy(tool: Any) -> ToolPolicy:
@@ -180,11 +174,13 @@ class Agent:
         previous_results: list[tuple[str, bool]] | None = None
         previous: StepOutput | None = None
         run_id = uuid.uuid4().hex[:12]
-        keeper = self._keeper()
+        history = HistoryFitter.for_agent(
+            self.llm, self.context, self.count_tokens, self.sampling, self.max_tokens
+        )
         try:
             for step in range(self.max_steps):
                 thinking = step_thinks(self.thinking, previous_results, self.policies)
-                compaction = await self._fit_context(keeper, messages, thinking) if keeper else None
+                compaction = await history.fit(messages, self.tools.schemas(), thinking) if history else None
                 if compaction is not None and emit:
                     await emit(ContextCompacted(step, compaction))
                 async with step_tools(self._limiter, self._tool_runner(step, emit)) as tools:
@@ -233,49 +229,6 @@ class Agent:
         if emit:
             await emit(RunFinished(result))
         return result
-
-    def _keeper(self) -> ContextKeeper | None:
-        if (
-            self.context is None
-            or getattr(self.llm, "context_window", None) is None
-            and not self.context.max_input_tokens
-        ):
-            return None
-        return ContextKeeper(self.context, self.count_tokens, self._summary_step)
-
-    async def _fit_context(
-        self, keeper: ContextKeeper, messages: list[dict[str, Any]], thinking: bool
-    ) -> Compaction | None:
-        """Compact the history in place when the next prompt would not fit the context window."""
-        window_of = getattr(self.llm, "context_window", None)
-        window = await window_of() if window_of is not None else None
-        tools = self.tools.schemas() or None
-        variant = getattr(self.llm, "variant", None) or "hybrid"
-
-        def render(history: list[dict[str, Any]]) -> str:
-            return render_prompt(history, tools, enable_thinking=thinking, variant=variant)
-
-        return await keeper.fit(messages, render, window=window, max_tokens=self.max_tokens)
-
-    async def _summary_step(self, transcript: str) -> str:
-        """A non-thinking model step that summarises ``transcript`` (the turns being compacted)."""
-        request = ModelRequest(
-            messages=[
-                {"role": "system", "content": SUMMARY_SYSTEM},
-                {"role": "user", "content": f"{transcript}\n\n{SUMMARY_ASK}"},
-            ],
-            thinking=False,
-            sampling={**NON_THINKING_SAMPLING, **self.sampling},
-            max_tokens=self.context.summary_tokens if self.context else None,
-        )
-        output: StepOutput | None = None
-        async with aclosing(self.llm.stream(request)) as events:
-            async for event in events:
-                if isinstance(event, StepFinished):
-                    output = event.output
-        if output is None:
-            raise LLMError("the summarising step ended without an answer")
-        return output.parsed.content or ""
 
     @staticmethod
     def _final_status(out: StepOutput) -> tuple[Status, str | None]:
