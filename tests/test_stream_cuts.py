@@ -14,7 +14,7 @@ from agentkit.llm.http import Endpoint
 from agentkit.llm.native import NativeBackend
 from agentkit.llm.server import ServerBackend
 from agentkit.llm.types import StreamContinued, StreamRestarted
-from agentkit.qwen3.types import ContentDelta, ReasoningDelta
+from agentkit.qwen3.types import ContentDelta, ReasoningDelta, ToolCallArgsDelta, ToolCallStarted
 from agentkit.testing import run_simulator
 from agentkit.tooling import tool
 
@@ -54,9 +54,15 @@ def script(cut: int) -> dict:
 class Seen:
     def __init__(self) -> None:
         self.content, self.reasoning, self.notices = [], [], []
+        self.args: dict[int, str] = {}
+        self.started: list[int] = []
 
     def __call__(self, event) -> None:
-        if isinstance(event, ContentDelta):
+        if isinstance(event, ToolCallArgsDelta):
+            self.args[event.index] = self.args.get(event.index, "") + event.text
+        elif isinstance(event, ToolCallStarted):
+            self.started.append(event.index)
+        elif isinstance(event, ContentDelta):
             self.content.append(event.text)
         elif isinstance(event, ReasoningDelta):
             self.reasoning.append(event.text)
@@ -105,6 +111,8 @@ async def test_a_cut_turn_continues_without_repeating_text_or_tools(backend, whe
         '{"key": "alpha"}',
         '{"key": "beta"}',
     ]
+    assert seen.started == [0, 1], "a call was announced twice"
+    assert seen.args == {0: '{"key": "alpha"}', 1: '{"key": "beta"}'}, "argument text was shown twice"
     again = requests[1]
     if backend is NativeBackend:
         assert again["prompt"].startswith(requests[0]["prompt"]) and len(again["prompt"]) > len(
