@@ -24,7 +24,7 @@ from agentkit.agent.events import (
 from agentkit.agent.history import HistoryFitter
 from agentkit.agent.records import RunResult, Status, StepRecord, ToolCallRecord
 from agentkit.agent.thinking import ThinkingMode, step_thinks
-from agentkit.agent.tool_runs import step_tools
+from agentkit.agent.tool_runs import StepTools, tool_tasks
 from agentkit.context import ContextPolicy, TokenCounter
 from agentkit.llm.errors import LLMError
 from agentkit.llm.types import (
@@ -178,12 +178,15 @@ class Agent:
             self.llm, self.context, self.count_tokens, self.sampling, self.max_tokens
         )
         try:
-            for step in range(self.max_steps):
-                thinking = step_thinks(self.thinking, previous_results, self.policies)
-                compaction = await history.fit(messages, self.tools.schemas(), thinking) if history else None
-                if compaction is not None and emit:
-                    await emit(ContextCompacted(step, compaction))
-                async with step_tools(self._limiter, self._tool_runner(step, emit)) as tools:
+            async with tool_tasks() as group:  # the run's tool calls, started as they stream
+                for step in range(self.max_steps):
+                    thinking = step_thinks(self.thinking, previous_results, self.policies)
+                    compaction = (
+                        await history.fit(messages, self.tools.schemas(), thinking) if history else None
+                    )
+                    if compaction is not None and emit:
+                        await emit(ContextCompacted(step, compaction))
+                    tools = StepTools(group, self._limiter, self._tool_runner(step, emit))
                     record, previous = await self._model_step(
                         step,
                         messages,
@@ -214,15 +217,15 @@ class Agent:
                         previous_results = [
                             (call.name or "", result.is_error) for call, result in zip(calls, results)
                         ]
-                if emit:
-                    await emit(StepEnded(step, record))
-                if not calls:
-                    break
-            else:
-                error = (
-                    f"stopped after max_steps={self.max_steps} steps without a final answer; "
-                    "raise max_steps or make the task smaller"
-                )
+                    if emit:
+                        await emit(StepEnded(step, record))
+                    if not calls:
+                        break
+                else:
+                    error = (
+                        f"stopped after max_steps={self.max_steps} steps without a final answer; "
+                        "raise max_steps or make the task smaller"
+                    )
         except LLMError as exc:
             status, error = "error", str(exc)
         result = RunResult(output, status, messages, steps, error, time.perf_counter() - started)

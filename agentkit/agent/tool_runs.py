@@ -95,12 +95,12 @@ class StepTools:
 
 
 @asynccontextmanager
-async def step_tools(limiter: anyio.CapacityLimiter, run_call: CallRunner) -> AsyncIterator[StepTools]:
-    """A ``StepTools`` whose calls end with the block (cancelled if it fails). An error of the block
+async def tool_tasks() -> AsyncIterator[TaskGroup]:
+    """The task group a run's tool calls run in (cancelled if the run fails). An error of the block
     itself (the model stream failing) comes out as it was raised, not wrapped in an exception group."""
     try:
         async with anyio.create_task_group() as group:
-            yield StepTools(group, limiter, run_call)
+            yield group
     except BaseExceptionGroup as group_error:
         errors = group_error.exceptions
         if len(errors) == 1:
