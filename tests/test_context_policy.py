@@ -215,3 +215,17 @@ def test_context_settings_in_a_task_and_the_assistant(tmp_path):
         policy({"max_tokens_in": 5})
     assistant = Assistant(llm={"model": "qwen3-sim"}, context={"max_input_tokens": 12000})
     assert assistant.task.context.policy().max_input_tokens == 12000
+
+
+@pytest.mark.anyio
+async def test_the_runtime_counts_exactly_with_the_model_folders_tokenizer(tmp_path):
+    from agentkit.config import load_task_dict
+    from agentkit.runtime import exact_counter
+
+    folder = qwen3_tokenizer().parent
+    task = load_task_dict({"model": {"path": str(folder), "name": "qwen3-sim"}}, tmp_path)
+    count = exact_counter(task, llm=None)
+    assert count is not None and await count("<|im_start|>user\nhi<|im_end|>") == 5
+    named = load_task_dict({"context": {"tokenizer": str(tmp_path / "missing")}}, tmp_path)
+    with pytest.raises(FileNotFoundError, match="context.tokenizer"):
+        exact_counter(named, llm=None)
