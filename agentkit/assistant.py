@@ -170,6 +170,7 @@ class Assistant:
         approve: Any = None,
         base_dir: str | Path | None = None,
         oauth_handler: Any = None,
+        context: dict[str, Any] | int | str | None = None,
         **_ignored: Any,
     ):
         from agentkit.config import load_task_dict, resolve_tools
@@ -185,6 +186,8 @@ class Assistant:
             data["system"] = system_message
         if servers:
             data["mcp_servers"] = servers
+        if context is not None:  # as task.yaml's context: (an int is max_input_tokens, "off" turns it off)
+            data["context"] = context
         self.task = load_task_dict(data, Path(base_dir or Path.cwd()), source="Assistant(...)")
         resolved, policies = resolve_tools(self.task)  # bad tool names fail here, not at the first run
         self._tools = ([*resolved, *objects], policies)

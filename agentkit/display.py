@@ -19,8 +19,16 @@ from rich.live import Live
 from rich.spinner import Spinner
 from rich.text import Text
 
-from agentkit.agent.events import RunFinished, StepEnded, StepStarted, ToolFinished, ToolProgress, ToolRunning
-from agentkit.llm.types import Retrying, StepFinished, StreamRestarted
+from agentkit.agent.events import (
+    ContextCompacted,
+    RunFinished,
+    StepEnded,
+    StepStarted,
+    ToolFinished,
+    ToolProgress,
+    ToolRunning,
+)
+from agentkit.llm.types import Retrying, StepFinished, StreamContinued, StreamRestarted
 from agentkit.qwen3.types import (
     ContentDelta,
     ReasoningDelta,
@@ -286,10 +294,29 @@ class LiveView:
             self._switch(None)
             c.print(Text(f"retry {event.attempt} in {event.delay:.1f}s: {event.reason}", style="yellow"))
             self.waiting(f"retry {event.attempt}: waiting for the model")
+        elif isinstance(event, StreamContinued):
+            self._switch(None)
+            c.print(
+                Text(
+                    f"[stream broke, continuing the turn ({event.saved_tokens} tokens kept): {event.reason}]",
+                    style="yellow",
+                )
+            )
+            self.waiting("the model is continuing its turn")
         elif isinstance(event, StreamRestarted):
             self._switch(None)
             self._answer, self._calls = "", {}
             c.print(Text(f"[stream broke, restarting this step: {event.reason}]", style="yellow"))
+        elif isinstance(event, ContextCompacted):
+            self._switch(None)
+            k = event.compaction
+            c.print(
+                Text(
+                    f"[context: {k.tokens_before} → {k.tokens_after} tokens (budget {k.budget}): "
+                    f"{k.elided_results} tool results elided, {k.summarized_messages} messages summarised]",
+                    style="dim yellow",
+                )
+            )
         elif isinstance(event, StepEnded):
             self._switch(None)
             self._calls.clear()

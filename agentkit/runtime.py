@@ -39,6 +39,33 @@ def http_llm(
     )
 
 
+def _task_path(task: Any, place: str) -> Path:
+    return Path(place) if Path(place).is_absolute() else task.base_dir / place
+
+
+def exact_counter(task: Any, llm: LLM) -> Any:
+    """Exact prompt token counts for the context policy: the task's tokenizer or model folder (with the
+    ``tokenizers`` package), else the server's ``/tokenize``; None leaves the approximation."""
+    from agentkit.context import tokenizer_counter
+    from agentkit.context.counting import first_exact
+
+    if task.context.tokenizer:  # named: it must be there
+        return tokenizer_counter(_task_path(task, task.context.tokenizer))
+    if task.model.path and (_task_path(task, task.model.path) / "tokenizer.json").is_file():
+        try:
+            return tokenizer_counter(_task_path(task, task.model.path))
+        except ImportError:
+            pass
+    endpoint = getattr(llm, "endpoint", None)
+    if endpoint is None or not hasattr(endpoint, "count_tokens"):
+        return None
+
+    async def tokenize(text: str) -> int | None:
+        return await endpoint.count_tokens(llm.model, text)
+
+    return first_exact(tokenize)
+
+
 SIMULATOR_MARK = "agentkit-simulator"
 """What agentkit's simulator puts in ``owned_by`` of ``/v1/models`` (and its ``x-agentkit-simulator`` header)."""
 
@@ -328,6 +355,8 @@ async def open_agent(
             sampling=task.model.sampling(),
             max_tokens=task.model.max_tokens,
             approve=approve,
+            context=task.context.policy(),
+            count_tokens=exact_counter(task, llm),
         )
         agent.simulation = simulation[0] if simulation else None
         yield agent

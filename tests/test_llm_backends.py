@@ -8,7 +8,7 @@ from agentkit.llm.errors import LLMError
 from agentkit.llm.http import Endpoint
 from agentkit.llm.native import EARLY_STOP, NativeBackend, _coder_safe
 from agentkit.llm.server import ServerBackend
-from agentkit.llm.types import ModelRequest, Retrying, StepFinished, StreamRestarted
+from agentkit.llm.types import ModelRequest, Retrying, StepFinished, StreamContinued, StreamRestarted
 from agentkit.qwen3.template import render_prompt
 from agentkit.qwen3.tokens import count_tokens
 from agentkit.qwen3.types import (
@@ -98,7 +98,7 @@ async def test_budget_not_spent_means_one_request():
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("backend", [NativeBackend, ServerBackend])
-async def test_cut_stream_restarts_the_step_and_overload_is_retried(backend):
+async def test_cut_stream_continues_the_turn_and_overload_is_retried(backend):
     script = {
         "model": "m",
         "replies": [{"text": "hello there, a long enough answer"}],
@@ -108,12 +108,15 @@ async def test_cut_stream_restarts_the_step_and_overload_is_retried(backend):
         llm = backend(Endpoint(sim.base_url), "m")
         events, out = await collect(llm, ModelRequest(USER, thinking=False))
         await llm.aclose()
-    assert [type(e).__name__ for e in events if isinstance(e, (Retrying, StreamRestarted))] == [
+    assert [
+        type(e).__name__ for e in events if isinstance(e, (Retrying, StreamRestarted, StreamContinued))
+    ] == [
         "Retrying",
-        "StreamRestarted",
-        "Retrying",
+        "StreamContinued",
     ]
     assert out.parsed.content == "hello there, a long enough answer"
+    assert "".join(e.text for e in events if isinstance(e, ContentDelta)) == out.parsed.content
+    assert len(out.usage.continued_tokens) == 1
 
 
 def _event_summary(events) -> dict:

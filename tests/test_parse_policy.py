@@ -349,3 +349,63 @@ def test_parser_lifecycle_errors():
     assert parser.result().content == "b <tool"
     with pytest.raises(RuntimeError, match="after close"):
         parser.feed("more")
+
+
+# -- arguments are never silently changed -------------------------------------------------------
+
+
+def test_call_tags_inside_a_json_string_are_text():
+    message = 'a <tool_call> b </tool_call> c \\" </tool_call>'
+    args = json.dumps({"command": message.replace('\\"', '"')})
+    text = "</think>\n\n" + call("run_shell", args) + "\nDone."
+    out = parse_both(text, tools=TOOLS)
+    (c,) = out.tool_calls
+    assert c.arguments == {"command": 'a <tool_call> b </tool_call> c " </tool_call>'}
+    assert c.raw_arguments == args
+    assert out.content == "Done." and out.invalid_tool_calls == []
+
+
+def test_call_tags_in_a_string_of_the_next_call_and_after_a_call_still_work():
+    first = call("run_shell", json.dumps({"command": "echo '</tool_call>'"}))
+    text = f"</think>\n\n{first}\n{WEATHER_CALL}"
+    out = parse_both(text, tools=TOOLS)
+    assert [c.name for c in out.tool_calls] == ["run_shell", "get_weather"]
+    assert out.tool_calls[0].arguments["command"] == "echo '</tool_call>'"
+
+
+def test_unbalanced_quote_closes_at_the_first_close_tag_at_the_end():
+    """A value whose string never ends: at the end of output the first </tool_call> read as text was
+    the close after all; what follows it is read again (here: content and a good call)."""
+    text = '</think>\n\n<tool_call>\n{"name": "run_shell", "arguments": {"command": "ls}}\n</tool_call>\nok\n'
+    out = parse_both(text + WEATHER_CALL, tools=TOOLS)
+    assert [c.name for c in out.tool_calls] == ["run_shell", "get_weather"]  # the first one repaired
+    assert out.tool_calls[1].arguments == {"city": "Paris"}
+    assert out.content == "ok"
+    assert not out.tool_call_truncated
+
+
+def test_closed_block_that_is_not_json_is_an_invalid_call_fed_back():
+    for thinking, head in ((True, "</think>\n\n"), (False, "")):
+        text = f'{head}Let me echo.\n<tool_call>\necho(message="hi")\n</tool_call>'
+        out = parse_both(text, tools=TOOLS, thinking=thinking)
+        assert out.content == "Let me echo."
+        (bad,) = out.invalid_tool_calls
+        assert bad.raw == 'echo(message="hi")'
+        assert "not valid JSON" in bad.error and '{"name": "TOOL"' in bad.error
+
+
+def test_closed_non_json_block_inside_reasoning_stays_prose():
+    text = '<think>\nMaybe <tool_call>\necho(message="hi")\n</tool_call> would do.\n</think>\n\nHi.'
+    out = parse_both(text, tools=TOOLS)
+    assert out.invalid_tool_calls == [] and out.tool_calls == []
+    assert 'echo(message="hi")' in out.reasoning_content and out.content == "Hi."
+
+
+def test_unclosed_non_json_block_and_inline_mentions_stay_content():
+    out = parse_both("</think>\n\nTags:\n<tool_call> starts a call.", tools=TOOLS)
+    assert out.content == "Tags:\n<tool_call> starts a call." and out.invalid_tool_calls == []
+    inline = "</think>\n\nUse <tool_call>name</tool_call> blocks."
+    assert parse_both(inline, tools=TOOLS).content == "Use <tool_call>name</tool_call> blocks."
+    two = f"</think>\n\n<tool_call> is the tag.\n{WEATHER_CALL}"
+    out = parse_both(two, tools=TOOLS)
+    assert out.content == "<tool_call> is the tag." and [c.name for c in out.tool_calls] == ["get_weather"]

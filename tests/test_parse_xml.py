@@ -174,3 +174,15 @@ def test_typed_value_edge_cases():
     assert typed_value("1e3", {"type": "number"}) == 1000.0
     assert typed_value("maybe", {"type": "boolean"}) == "maybe"
     assert typed_value("{broken", {"type": "object"}) == "{broken"
+
+
+def test_call_tags_inside_a_parameter_value_are_text():
+    code = 'FORMAT = "<tool_call>\\n{...}\\n</tool_call>"\n'
+    (c,) = xml_parse(xml_call("write_file", {"path": "fmt.py", "content": code}) + "\nDone.").tool_calls
+    assert c.arguments == {"path": "fmt.py", "content": code}
+
+
+def test_a_closed_block_without_function_is_an_invalid_xml_call():
+    out = xml_parse("Writing.\n<tool_call>\nwrite_file(path='a')\n</tool_call>")
+    (bad,) = out.invalid_tool_calls
+    assert "<function=NAME>" in bad.error and out.content == "Writing."

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agentkit.agent.records import RunResult, StepRecord
+from agentkit.context import Compaction
 from agentkit.llm.types import ModelEvent
 from agentkit.tooling.base import ToolResult
 
@@ -43,6 +44,14 @@ class ToolFinished:
 
 
 @dataclass(frozen=True, slots=True)
+class ContextCompacted:
+    """Before ``step``, the history was compacted to fit the context window (see ``agentkit.context``)."""
+
+    step: int
+    compaction: Compaction
+
+
+@dataclass(frozen=True, slots=True)
 class StepEnded:
     step: int
     record: StepRecord
@@ -53,4 +62,13 @@ class RunFinished:
     result: RunResult
 
 
-AgentEvent = ModelEvent | StepStarted | ToolRunning | ToolProgress | ToolFinished | StepEnded | RunFinished
+AgentEvent = (
+    ModelEvent
+    | StepStarted
+    | ContextCompacted
+    | ToolRunning
+    | ToolProgress
+    | ToolFinished
+    | StepEnded
+    | RunFinished
+)

@@ -13,6 +13,7 @@ import anyio
 
 from agentkit.agent.events import (
     AgentEvent,
+    ContextCompacted,
     RunFinished,
     StepEnded,
     StepStarted,
@@ -20,8 +21,11 @@ from agentkit.agent.events import (
     ToolProgress,
     ToolRunning,
 )
+from agentkit.agent.history import HistoryFitter
 from agentkit.agent.records import RunResult, Status, StepRecord, ToolCallRecord
 from agentkit.agent.thinking import ThinkingMode, step_thinks
+from agentkit.agent.tool_runs import StepTools, tool_tasks
+from agentkit.context import ContextPolicy, TokenCounter
 from agentkit.llm.errors import LLMError
 from agentkit.llm.types import (
     LLM,
@@ -32,7 +36,7 @@ from agentkit.llm.types import (
     StepFinished,
     StepOutput,
 )
-from agentkit.qwen3.types import InvalidToolCall, ParsedOutput, ToolCall
+from agentkit.qwen3.types import InvalidToolCall, ParsedOutput, ToolCall, ToolCallComplete
 from agentkit.tooling.base import Tool, ToolContext, ToolResult
 from agentkit.tooling.policy import ToolPolicy
 from agentkit.tooling.toolset import ToolSet
@@ -57,6 +61,7 @@ def _emitter(on_event: EventHandler | None) -> Callable[[AgentEvent], Awaitable[
     async def emit(event: AgentEvent) -> None:
         on_event(event)
 
+    emit.sync = on_event  # type: ignore[attr-defined]  # the hot path calls it directly, no coroutine per event
     return emit
 
 
@@ -81,6 +86,22 @@ def _cut_inside_call(out: StepOutput) -> bool:
     return text.rfind("<tool_call>") > text.rfind("</tool_call>") or text.rfind("<function=") > text.rfind(
         "</function>"
     )
+
+
+def _cut_error(ran: int) -> str:
+    done = (
+        f"; the {ran} call(s) that closed before it ran" if ran else ", so no call of this step was executed"
+    )
+    return f"the model's output hit max_tokens inside a tool call{done}; raise model.max_tokens"
+
+
+def _tool_messages(
+    calls: list[ToolCall | InvalidToolCall], results: list[ToolResult]
+) -> list[dict[str, Any]]:
+    return [
+        {"role": "tool", "tool_call_id": call.id, "name": call.name or "", "content": result.text}
+        for call, result in zip(calls, results)
+    ]
 
 
 def cap_output(text: str, limit: int) -> str:
@@ -108,6 +129,9 @@ class Agent:
         sampling: Mapping[str, Any] | None = None,
         max_tokens: int | None = None,
         approve: Approver | None = None,
+        early_tools: bool = True,
+        context: ContextPolicy | None = None,
+        count_tokens: TokenCounter | None = None,
     ):
         self.llm = llm
         self.tools = tools if isinstance(tools, ToolSet) else ToolSet(tools)
@@ -123,6 +147,12 @@ class Agent:
         self.approve = approve
         self.simulation: str | None = None
         """Set by ``open_agent`` when the model is agentkit's simulator: the notice saying so."""
+        self.early_tools = early_tools
+        """Start each tool call the moment it has streamed (False: after the model's turn ends)."""
+        self.context = context
+        """How a long run stays inside the context window (None: no policy, an overlong prompt fails)."""
+        self.count_tokens = count_tokens
+        """Exact prompt tokens (the model's tokenizer or the server's ``/tokenize``); None: approximate."""
         self._limiter = anyio.CapacityLimiter(parallel_tools)
 
     def initial_messages(self, prompt: str | list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -146,51 +176,58 @@ class Agent:
         previous_results: list[tuple[str, bool]] | None = None
         previous: StepOutput | None = None
         run_id = uuid.uuid4().hex[:12]
+        history = HistoryFitter.for_agent(
+            self.llm, self.context, self.count_tokens, self.sampling, self.max_tokens
+        )
         try:
-            for step in range(self.max_steps):
-                thinking = step_thinks(self.thinking, previous_results, self.policies)
-                record, previous = await self._model_step(step, messages, thinking, previous, run_id, emit)
-                parsed = previous.parsed
-                messages.append(assistant_message(parsed))
-                calls = parsed.all_calls()
-                steps.append(record)
-                if calls and _cut_inside_call(previous):
-                    status, error = (
-                        "length",
-                        (
-                            "the model's output hit max_tokens inside a tool call, so no call of this step was "
-                            "executed; raise model.max_tokens"
-                        ),
+            async with tool_tasks() as group:  # the run's tool calls, started as they stream
+                for step in range(self.max_steps):
+                    thinking = step_thinks(self.thinking, previous_results, self.policies)
+                    compaction = (
+                        await history.fit(messages, self.tools.schemas(), thinking) if history else None
                     )
+                    if compaction is not None and emit:
+                        await emit(ContextCompacted(step, compaction))
+                    tools = StepTools(group, self._limiter, self._tool_runner(step, emit))
+                    record, previous = await self._model_step(
+                        step,
+                        messages,
+                        thinking,
+                        previous,
+                        run_id,
+                        emit,
+                        tools.start if self.early_tools else None,
+                    )
+                    record.context = compaction.to_dict() if compaction else None
+                    parsed = previous.parsed
+                    calls = tools.reconcile(parsed)
+                    messages.append(assistant_message(parsed))
+                    steps.append(record)
+                    if calls and _cut_inside_call(previous):
+                        ran, results, record.tool_calls = await tools.wait_started()
+                        messages.extend(_tool_messages(ran, results))
+                        status, error = "length", _cut_error(len(ran))
+                        if emit:
+                            await emit(StepEnded(step, record))
+                        break
+                    if not calls:
+                        output = parsed.content or ""
+                        status, error = self._final_status(previous)
+                    if calls:
+                        results, record.tool_calls = await tools.results(calls)
+                        messages.extend(_tool_messages(calls, results))
+                        previous_results = [
+                            (call.name or "", result.is_error) for call, result in zip(calls, results)
+                        ]
                     if emit:
                         await emit(StepEnded(step, record))
-                    break
-                if not calls:
-                    output = parsed.content or ""
-                    status, error = self._final_status(previous)
-                if calls:
-                    results = await self._run_tools(step, calls, record, emit)
-                    messages.extend(
-                        {
-                            "role": "tool",
-                            "tool_call_id": call.id,
-                            "name": call.name or "",
-                            "content": result.text,
-                        }
-                        for call, result in zip(calls, results)
+                    if not calls:
+                        break
+                else:
+                    error = (
+                        f"stopped after max_steps={self.max_steps} steps without a final answer; "
+                        "raise max_steps or make the task smaller"
                     )
-                    previous_results = [
-                        (call.name or "", result.is_error) for call, result in zip(calls, results)
-                    ]
-                if emit:
-                    await emit(StepEnded(step, record))
-                if not calls:
-                    break
-            else:
-                error = (
-                    f"stopped after max_steps={self.max_steps} steps without a final answer; "
-                    "raise max_steps or make the task smaller"
-                )
         except LLMError as exc:
             status, error = "error", str(exc)
         result = RunResult(output, status, messages, steps, error, time.perf_counter() - started)
@@ -217,7 +254,9 @@ class Agent:
         previous: StepOutput | None,
         run_id: str,
         emit: Callable[[AgentEvent], Awaitable[None]] | None,
+        on_call: Callable[[ToolCall], None] | None = None,
     ) -> tuple[StepRecord, StepOutput]:
+        """One model step; ``on_call`` gets each call the moment the stream reports it complete and valid."""
         if emit:
             await emit(StepStarted(step, thinking))
         started = time.perf_counter()
@@ -233,14 +272,20 @@ class Agent:
         )
         output: StepOutput | None = None
         retries = 0
+        direct = getattr(emit, "sync", None)
         async with aclosing(self.llm.stream(request)) as events:
-            async for event in events:
-                if isinstance(event, StepFinished):
+            async for event in events:  # once per streamed chunk: kept lean
+                kind = type(event)
+                if kind is StepFinished:
                     output = event.output
-                elif isinstance(event, Retrying):
+                elif kind is Retrying:
                     retries += 1
-                if emit:
+                if direct is not None:
+                    direct(event)
+                elif emit is not None:
                     await emit(event)
+                if kind is ToolCallComplete and on_call is not None:
+                    on_call(event.call)
         if output is None:
             raise LLMError("the model stream ended without finishing the step")
         record = StepRecord(
@@ -254,31 +299,13 @@ class Agent:
         )
         return record, output
 
-    async def _run_tools(
-        self,
-        step: int,
-        calls: list[ToolCall | InvalidToolCall],
-        record: StepRecord,
-        emit: Callable[[AgentEvent], Awaitable[None]] | None,
-    ) -> list[ToolResult]:
-        results: list[ToolResult] = [ToolResult("")] * len(calls)
-        records = [
-            ToolCallRecord(c.id, c.name or "", getattr(c, "arguments", None) or getattr(c, "raw", ""))
-            for c in calls
-        ]
-        record.tool_calls = records
+    def _tool_runner(
+        self, step: int, emit: Callable[[AgentEvent], Awaitable[None]] | None
+    ) -> Callable[[ToolCall | InvalidToolCall, ToolCallRecord], Awaitable[ToolResult]]:
+        async def run(call: ToolCall | InvalidToolCall, record: ToolCallRecord) -> ToolResult:
+            return await self._call_tool(step, call, record, emit)
 
-        async def run_one(i: int) -> None:
-            async with self._limiter:
-                results[i] = await self._call_tool(step, calls[i], records[i], emit)
-
-        if len(calls) == 1:
-            await run_one(0)
-        else:
-            async with anyio.create_task_group() as group:
-                for i in range(len(calls)):
-                    group.start_soon(run_one, i)
-        return results
+        return run
 
     async def _call_tool(
         self,

@@ -45,6 +45,8 @@ class StepRecord:
     tool_calls: list[ToolCallRecord] = field(default_factory=list)
     reasoning_truncated: bool = False
     retries: int = 0
+    context: dict[str, int] | None = None
+    """The compaction made before this step (``agentkit.context.Compaction.to_dict``), if any."""
 
     def to_dict(self) -> dict[str, Any]:
         out = {
@@ -59,6 +61,8 @@ class StepRecord:
             out["reasoning_truncated"] = True
         if self.retries:
             out["retries"] = self.retries
+        if self.context:
+            out["context"] = self.context
         return out
 
 

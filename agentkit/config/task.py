@@ -182,6 +182,40 @@ class ToolEntry(BaseModel):
         return dict(self.model_extra or {})
 
 
+class ContextConfig(BaseModel):
+    """``context:`` — how a long run stays inside the context window (``agentkit.context.ContextPolicy``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    max_input_tokens: int | None = Field(None, ge=256)
+    """Prompt budget in tokens (Qwen-Agent's ``max_input_tokens``); default: the server's window less the output room."""
+    output_tokens: int | None = Field(None, ge=1)
+    headroom: float = Field(0.5, ge=0, lt=0.9)
+    keep_turns: int = Field(2, ge=1)
+    summarize: bool = True
+    summary_tokens: int = Field(600, ge=32)
+    tokenizer: str | None = None
+    """A ``tokenizer.json`` or a model folder for exact counts (default: the model folder, else the server's
+    ``/tokenize``, else an approximation)."""
+
+    def policy(self) -> Any:
+        """The ``ContextPolicy`` these settings describe, or None when the policy is off."""
+        if not self.enabled:
+            return None
+        from agentkit.context import ContextPolicy
+
+        fields = (
+            "max_input_tokens",
+            "output_tokens",
+            "headroom",
+            "keep_turns",
+            "summarize",
+            "summary_tokens",
+        )
+        return ContextPolicy(**{k: getattr(self, k) for k in fields})
+
+
 class TaskConfig(BaseModel):
     """A whole task: the model, how to think, the tools and MCP servers, and the prompt."""
 
@@ -203,6 +237,8 @@ class TaskConfig(BaseModel):
     max_tool_output: int = Field(20000, ge=100)
     """Characters of one tool result the model sees; longer output is cut with a note."""
     parallel_tools: int = Field(8, ge=1)
+    context: ContextConfig = Field(default_factory=ContextConfig)
+    """``context: off`` turns the policy off; a mapping sets it (see ``ContextConfig``)."""
     base_dir: Path = Field(default_factory=Path.cwd)
     """The task file's folder: relative paths and ``module:function`` tools are found from here."""
 
@@ -221,6 +257,17 @@ class TaskConfig(BaseModel):
             value["mcp_servers"] = value.pop(given[0])
         if "thinking" in value:
             value["thinking"] = _on_off(value["thinking"])
+        return value
+
+    @field_validator("context", mode="before")
+    @classmethod
+    def _context_shape(cls, value: Any) -> Any:
+        if value is None or value is True or value in ("on", "auto"):
+            return {}
+        if value is False or value == "off":
+            return {"enabled": False}
+        if isinstance(value, int) and not isinstance(value, bool):
+            return {"max_input_tokens": value}
         return value
 
     @field_validator("model", mode="before")

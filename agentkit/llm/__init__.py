@@ -8,6 +8,7 @@ from agentkit.llm.types import (
     Retrying,
     StepFinished,
     StepOutput,
+    StreamContinued,
     StreamRestarted,
     Usage,
 )
@@ -19,6 +20,7 @@ __all__ = [
     "Retrying",
     "StepFinished",
     "StepOutput",
+    "StreamContinued",
     "StreamRestarted",
     "Usage",
     "LLMError",

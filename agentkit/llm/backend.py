@@ -12,7 +12,7 @@ import anyio
 from agentkit.llm.balancer import EndpointPool
 from agentkit.llm.errors import ContextOverflow, LLMError
 from agentkit.llm.http import Endpoint, RetryableError, backoff_delay
-from agentkit.llm.types import ModelEvent, ModelRequest, Retrying, StreamRestarted
+from agentkit.llm.types import ModelEvent, ModelRequest, Retrying, StreamContinued, StreamRestarted
 from agentkit.qwen3.template import detect_variant, step_thinks, tool_format_for
 from agentkit.qwen3.tokens import count_tokens
 
@@ -40,6 +40,8 @@ class HTTPBackend:
         self._variant = variant
         self.max_retries = max_retries
         self.max_model_len: int | None = None
+        self.owned_by: str | None = None
+        """Who the endpoint says serves the model (``owned_by`` in ``/v1/models``: ``vllm``, ``sglang``...)."""
         self.tracer = tracer
         self._resolved = False
         self._resolve_lock = anyio.Lock()
@@ -77,15 +79,22 @@ class HTTPBackend:
                     f"it serves {names}. Set model.name to one of these."
                 )
             self.max_model_len = entry.get("max_model_len")
+            self.owned_by = entry.get("owned_by")
             self._resolved = True
+
+    async def context_window(self) -> int | None:
+        """The server's context length (``max_model_len`` from ``/v1/models``), None where it says none."""
+        await self.resolve()
+        return self.max_model_len
 
     def check_context(self, prompt_tokens: int, max_tokens: int | None) -> None:
         """Fail before sending when the prompt cannot fit the server's context window."""
         if self.max_model_len and prompt_tokens >= self.max_model_len:
             raise ContextOverflow(
                 f"the prompt is about {prompt_tokens} tokens but {self.model} at {self.endpoint.base_url} "
-                f"takes at most {self.max_model_len} (max_model_len). Shorten the conversation or tool "
-                "outputs (max_tool_output), or serve the model with a larger --max-model-len."
+                f"takes at most {self.max_model_len} (max_model_len). Let the context policy compact the history "
+                "(context: in task.yaml, on by default), shorten tool outputs (max_tool_output), or serve the "
+                "model with a larger --max-model-len."
             )
 
     async def count_prompt(self, prompt: str, endpoint: Endpoint) -> int:
@@ -102,6 +111,17 @@ class HTTPBackend:
         if attempt > self.max_retries:
             raise LLMError(f"{self.endpoint.base_url}: giving up after {attempt} attempts: {exc}") from exc
         return attempt
+
+    def _continuing(
+        self, attempt: int, exc: RetryableError, saved_tokens: int
+    ) -> tuple[int, StreamContinued]:
+        """A stream cut after output arrived, to be continued: one more failed attempt (past
+        ``max_retries`` the final error) and the event saying so."""
+        attempt = self._count_failure(attempt, exc)
+        log.info(
+            "stream cut after %d tokens, continuing (%d/%d): %s", saved_tokens, attempt, self.max_retries, exc
+        )
+        return attempt, StreamContinued(attempt, str(exc), saved_tokens)
 
     async def _with_retries(self, func: Any) -> Any:
         attempt = 0

@@ -7,9 +7,11 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+import anyio
+
 from agentkit.llm.backend import HTTPBackend
-from agentkit.llm.errors import ContextOverflow
-from agentkit.llm.http import Endpoint
+from agentkit.llm.errors import ContextOverflow, LLMError
+from agentkit.llm.http import Endpoint, RetryableError, backoff_delay
 from agentkit.llm.prefix import measure_reuse
 from agentkit.llm.types import (
     ModelEvent,
@@ -52,6 +54,21 @@ def _coder_safe(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
+class _Turn:
+    """One native turn being generated: its parser, the text so far (in pieces), finish and usage."""
+
+    __slots__ = ("parser", "usage", "parts", "finish", "base_tokens")
+
+    def __init__(self, parser: OutputParser, usage: Usage) -> None:
+        self.parser, self.usage = parser, usage
+        self.parts: list[str] = []
+        self.finish = "stop"
+        self.base_tokens = 0  # output tokens of the phases before this one (thinking budget)
+
+    def text(self) -> str:
+        return "".join(self.parts)
+
+
 class NativeBackend(HTTPBackend):
     """Raw completions: the prompt is byte-identical to the official template, the parse is ours."""
 
@@ -83,33 +100,24 @@ class NativeBackend(HTTPBackend):
         room = self.max_model_len - prompt_tokens if self.max_model_len else None
         remaining = request.max_tokens if room is None else min(request.max_tokens or room, room)
         usage = Usage(prompt_tokens=prompt_tokens)
-        text = ""
-        finish = "stop"
         first_cap = min(budget, remaining) if budget is not None and remaining else (budget or remaining)
         if budget is None and request.max_tokens is None:
             first_cap = None
-        async for piece, finish, chunk_usage in self._complete(endpoint, prompt, request, first_cap):  # noqa: B007 - the last finish counts
-            text += piece
-            for event in parser.feed(piece):
-                yield event
-            if chunk_usage:
-                usage.prompt_tokens = chunk_usage.get("prompt_tokens", usage.prompt_tokens)
-                usage.completion_tokens = chunk_usage.get("completion_tokens", usage.completion_tokens)
-        if budget is not None and finish == "length" and (remaining is None or budget < remaining):
+        turn = _Turn(parser, usage)
+        async for event in self._generate(endpoint, prompt, request, first_cap, turn):
+            yield event
+        if budget is not None and turn.finish == "length" and (remaining is None or budget < remaining):
             # Qwen's thinking-budget recipe: close the reasoning, then continue the same turn.
-            if "</think>" not in text:
-                text += EARLY_STOP
+            if "</think>" not in turn.text():
+                turn.parts.append(EARLY_STOP)
                 for event in parser.feed(EARLY_STOP):
                     yield event
-            spent = usage.completion_tokens or count_tokens(text)
+            spent = usage.completion_tokens or count_tokens(turn.text())
             rest = None if request.max_tokens is None else max(remaining - spent, 1)
-            first_completion = usage.completion_tokens
-            async for piece, finish, chunk_usage in self._complete(endpoint, prompt + text, request, rest):  # noqa: B007 - the last finish counts
-                text += piece
-                for event in parser.feed(piece):
-                    yield event
-                if chunk_usage:
-                    usage.completion_tokens = first_completion + chunk_usage.get("completion_tokens", 0)
+            turn.base_tokens = usage.completion_tokens
+            async for event in self._generate(endpoint, prompt + turn.text(), request, rest, turn):
+                yield event
+        text, finish = turn.text(), turn.finish
         for event in parser.close():
             yield event
         if not usage.completion_tokens:
@@ -137,9 +145,63 @@ class NativeBackend(HTTPBackend):
             )
         )
 
-    async def _complete(
-        self, endpoint: Endpoint, prompt: str, request: ModelRequest, max_tokens: int | None
-    ) -> AsyncIterator[tuple[str, str, dict[str, Any] | None]]:
+    async def _generate(
+        self, endpoint: Endpoint, prompt: str, request: ModelRequest, max_tokens: int | None, turn: _Turn
+    ) -> AsyncIterator[ModelEvent]:
+        """Stream a completion of ``prompt`` into ``turn``'s parser. A stream cut after some output
+        continues the same turn: the prompt plus the text received goes out again and generation picks
+        up where it stopped (nothing is generated twice; ``usage.continued_tokens`` records what each
+        cut saved). A cut before any output raises, for the step to be retried."""
+        parser, usage, parts = turn.parser, turn.usage, turn.parts
+        first = len(parts)  # this phase's output starts here
+        attempt = 0
+        while True:
+            got = "".join(parts[first:])
+            kept = count_tokens(got) if got else 0
+            cap = None if max_tokens is None else max(max_tokens - kept, 1)
+            body = self._body(prompt + got, request, cap)
+            self.trace("request", {"path": "/completions", "body": body})
+            tracing = self.tracer is not None
+            try:
+                async for chunk in endpoint.stream_events("/completions", body):
+                    if tracing:
+                        self.trace("chunk", chunk)
+                    choices = chunk.get("choices")
+                    if choices:
+                        choice = choices[0]
+                        piece = choice.get("text")
+                        if piece:
+                            parts.append(piece)
+                            for event in parser.feed(piece):
+                                yield event
+                        if choice.get("finish_reason"):
+                            turn.finish = choice["finish_reason"]
+                    counts = chunk.get("usage")
+                    if counts:
+                        if not kept and not turn.base_tokens:  # a continuation's prompt holds the turn so far
+                            usage.prompt_tokens = counts.get("prompt_tokens", usage.prompt_tokens)
+                        usage.completion_tokens = turn.base_tokens + kept + counts.get("completion_tokens", 0)
+                return
+            except RetryableError as exc:
+                if len(parts) == first:
+                    raise
+                saved = count_tokens("".join(parts[first:]))
+                attempt, notice = self._continuing(attempt, exc, saved)
+                usage.continued_tokens.append(saved)
+                yield notice
+                await anyio.sleep(backoff_delay(attempt, retry_after=exc.retry_after))
+            except ContextOverflow:
+                raise
+            except LLMError as exc:
+                message = str(exc)
+                if "maximum context length" in message or "max_model_len" in message:
+                    raise ContextOverflow(
+                        f"{self.model} rejected the prompt as too long: {message}. Shorten the conversation or "
+                        "tool outputs, or serve the model with a larger --max-model-len."
+                    ) from exc
+                raise
+
+    def _body(self, prompt: str, request: ModelRequest, max_tokens: int | None) -> dict[str, Any]:
         body: dict[str, Any] = {
             "model": self.model,
             "prompt": prompt,
@@ -151,23 +213,4 @@ class NativeBackend(HTTPBackend):
         }
         if max_tokens is not None:
             body["max_tokens"] = max_tokens
-        self.trace("request", {"path": "/completions", "body": body})
-        finish = "stop"
-        try:
-            async for chunk in endpoint.stream_events("/completions", body):
-                self.trace("chunk", chunk)
-                choices = chunk.get("choices") or []
-                piece = (choices[0].get("text") or "") if choices else ""
-                if choices and choices[0].get("finish_reason"):
-                    finish = choices[0]["finish_reason"]
-                yield piece, finish, chunk.get("usage")
-        except ContextOverflow:
-            raise
-        except Exception as exc:
-            message = str(exc)
-            if "maximum context length" in message or "max_model_len" in message:
-                raise ContextOverflow(
-                    f"{self.model} rejected the prompt as too long: {message}. Shorten the conversation or tool "
-                    "outputs, or serve the model with a larger --max-model-len."
-                ) from exc
-            raise
+        return body

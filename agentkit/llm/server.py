@@ -7,9 +7,12 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+import anyio
+
 from agentkit.llm.backend import HTTPBackend
+from agentkit.llm.chat_stream import ChatTurn, complete_event
 from agentkit.llm.errors import LLMError
-from agentkit.llm.http import Endpoint
+from agentkit.llm.http import Endpoint, RetryableError, backoff_delay
 from agentkit.llm.types import (
     ModelEvent,
     ModelRequest,
@@ -20,15 +23,10 @@ from agentkit.llm.types import (
 )
 from agentkit.qwen3.parser import parse_output
 from agentkit.qwen3.template import render_prompt
-from agentkit.qwen3.types import (
-    ContentDelta,
-    ParsedOutput,
-    ReasoningDelta,
-    ToolCallArgsDelta,
-    ToolCallComplete,
-    ToolCallInvalid,
-    ToolCallStarted,
-)
+from agentkit.qwen3.types import InvalidToolCall, ParsedOutput, ToolCall
+
+CONTINUING_SERVERS = ("vllm", "agentkit-simulator")
+"""``owned_by`` of the servers whose chat completions take ``continue_final_message``."""
 
 
 def _wire_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -50,6 +48,10 @@ class ServerBackend(HTTPBackend):
     """The server renders and parses; we still check every call it returns against the tool schemas."""
 
     mode = "server"
+
+    continue_final_message: bool | None = None
+    """Whether the server continues a final assistant message (vLLM's ``continue_final_message``); None:
+    decided from ``/v1/models`` (vLLM and the agentkit simulator do)."""
 
     async def _attempt(self, request: ModelRequest, endpoint: Endpoint) -> AsyncIterator[ModelEvent]:
         started = time.perf_counter()
@@ -73,46 +75,62 @@ class ServerBackend(HTTPBackend):
             body["chat_template_kwargs"] = {"enable_thinking": thinking}
         if request.max_tokens is not None:
             body["max_tokens"] = request.max_tokens
-        self.trace("request", {"path": "/chat/completions", "body": body})
-        reasoning: list[str] = []
-        content: list[str] = []
-        calls: dict[int, dict[str, str]] = {}
-        finish = "stop"
         usage = Usage()
-        async for chunk in endpoint.stream_events("/chat/completions", body):
-            self.trace("chunk", chunk)
-            if chunk.get("usage"):
-                usage.prompt_tokens = chunk["usage"].get("prompt_tokens", 0)
-                usage.completion_tokens = chunk["usage"].get("completion_tokens", 0)
-            for choice in chunk.get("choices") or []:
-                delta = choice.get("delta") or {}
-                think = delta.get("reasoning_content") or delta.get("reasoning")
-                if think:
-                    reasoning.append(think)
-                    yield ReasoningDelta(think)
-                if delta.get("content"):
-                    content.append(delta["content"])
-                    yield ContentDelta(delta["content"])
-                for fragment in delta.get("tool_calls") or []:
-                    index = fragment.get("index", len(calls))
-                    call = calls.setdefault(index, {"id": "", "name": "", "arguments": ""})
-                    function = fragment.get("function") or {}
-                    if fragment.get("id"):
-                        call["id"] = fragment["id"]
-                    if function.get("name") and not call["name"]:
-                        call["name"] = function["name"]
-                        yield ToolCallStarted(index, call["id"], call["name"])
-                    if function.get("arguments"):
-                        call["arguments"] += function["arguments"]
-                        yield ToolCallArgsDelta(index, function["arguments"])
-                if choice.get("finish_reason"):
-                    finish = choice["finish_reason"]
-        parsed = self._checked(request, "".join(reasoning) or None, "".join(content), calls)
+        turn = ChatTurn(lambda index, raw: self._one_call(request, index, raw), usage)
+        attempt = 0
+        while True:
+            self.trace("request", {"path": "/chat/completions", "body": body})
+            try:
+                async for chunk in endpoint.stream_events("/chat/completions", body):
+                    self.trace("chunk", chunk)
+                    for event in turn.feed(chunk):
+                        yield event
+                break
+            except LLMError as exc:
+                if not isinstance(exc, RetryableError):
+                    if body.get("continue_final_message") is not True:
+                        raise
+                    self.continue_final_message = False  # refused: from now on cut turns restart
+                    raise RetryableError(
+                        f"the server refused to continue the turn ({exc}); restarting"
+                    ) from exc
+                if not turn.has_output or not self._can_continue(turn, thinking):
+                    raise  # the step restarts; calls that started are not run again (the loop keys them)
+                saved = turn.cut()
+                attempt, notice = self._continuing(attempt, exc, saved)
+                usage.continued_tokens.append(saved)
+                yield notice
+                await anyio.sleep(backoff_delay(attempt, retry_after=exc.retry_after))
+                body = self._continuation(body, turn, request)
+                turn.resume()
+        parsed = self._checked(request, "".join(turn.reasoning) or None, "".join(turn.content), turn)
         for call in parsed.all_calls():
-            yield ToolCallInvalid(call) if hasattr(call, "error") else ToolCallComplete(call)
-        self.trace("server.step", {"finish_reason": finish, "duration_s": time.perf_counter() - started})
-        finish = turn_finish_reason(finish, parsed)
+            if call.index not in turn.checked:
+                yield complete_event(call)
+        self.trace("server.step", {"finish_reason": turn.finish, "duration_s": time.perf_counter() - started})
+        finish = turn_finish_reason(turn.finish, parsed)
         yield StepFinished(StepOutput(parsed=parsed, finish_reason=finish, usage=usage, thinking=thinking))
+
+    def _can_continue(self, turn: ChatTurn, thinking: bool) -> bool:
+        """A cut turn continues where the server can and the template lets the model write on: past the
+        reasoning (the template closes a final message's think block), calls in hermes format."""
+        able = self.continue_final_message
+        if able is None:
+            able = self.owned_by in CONTINUING_SERVERS
+        if not able or (thinking and not turn.answering):
+            return False
+        return self.tool_format == "hermes" or not turn.calls
+
+    def _continuation(self, body: dict[str, Any], turn: ChatTurn, request: ModelRequest) -> dict[str, Any]:
+        """The request that continues ``turn``: the same, with the turn so far as the final message."""
+        partial = {"role": "assistant", "content": turn.continuation_text()}
+        if turn.reasoning:
+            partial["reasoning_content"] = "".join(turn.reasoning)
+        body = {**body, "messages": [*_wire_messages(request.messages), partial]}
+        body["continue_final_message"], body["add_generation_prompt"] = True, False
+        if request.max_tokens is not None:
+            body["max_tokens"] = max(request.max_tokens - turn.usage.completion_tokens, 1)
+        return body
 
     async def _check_prompt_fits(self, request: ModelRequest, thinking: bool, endpoint: Endpoint) -> None:
         """Fail before sending a prompt longer than ``max_model_len``: the server renders it as the official
@@ -127,24 +145,39 @@ class ServerBackend(HTTPBackend):
             return
         self.check_context(await self.count_prompt(prompt, endpoint), request.max_tokens)
 
+    def _one_call(self, request: ModelRequest, index: int, raw: dict[str, str]) -> ToolCall | InvalidToolCall:
+        """One call the server returned, checked with our parser's policy against the tool schemas."""
+        text = f'<tool_call>\n{{"name": {json.dumps(raw["name"])}, "arguments": {raw["arguments"] or "{}"}}}\n</tool_call>'
+        parsed = parse_output(text, tools=request.tools or None, tool_format="hermes", thinking=False)
+        (call,) = parsed.all_calls()
+        call.index = index
+        if raw["id"]:
+            call.id = raw["id"]
+        return call
+
     def _checked(
-        self, request: ModelRequest, reasoning: str | None, content: str, calls: dict[int, dict[str, str]]
+        self,
+        request: ModelRequest,
+        reasoning: str | None,
+        content: str,
+        turn: ChatTurn,
     ) -> ParsedOutput:
         """Validate the server's calls with our parser's policy; recover calls a server left in the content."""
-        tools = request.tools or None
-        if calls:
-            text = "".join(
-                f'<tool_call>\n{{"name": {json.dumps(c["name"])}, "arguments": {c["arguments"] or "{}"}}}\n</tool_call>'
-                for _, c in sorted(calls.items())
+        if turn.calls:
+            made = [
+                turn.checked.get(i) or self._one_call(request, i, raw)
+                for i, raw in sorted(turn.calls.items())
+            ]
+            parsed = ParsedOutput(
+                content=content or None,
+                tool_calls=[c for c in made if isinstance(c, ToolCall)],
+                invalid_tool_calls=[c for c in made if isinstance(c, InvalidToolCall)],
             )
-            parsed = parse_output(text, tools=tools, tool_format="hermes", thinking=False)
-            for call, (_, raw) in zip(parsed.all_calls(), sorted(calls.items())):
-                if raw["id"]:
-                    call.id = raw["id"]
-            parsed.content = content or None
         elif "<tool_call>" in content or "<function=" in content:
             # The server's tool parser gave up (vLLM drops every call when one is bad): parse it ourselves.
-            parsed = parse_output(content, tools=tools, tool_format=self.tool_format, thinking=False)
+            parsed = parse_output(
+                content, tools=request.tools or None, tool_format=self.tool_format, thinking=False
+            )
         else:
             parsed = ParsedOutput(content=content or None)
         parsed.reasoning_content = reasoning

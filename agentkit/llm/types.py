@@ -38,6 +38,9 @@ class Usage:
     """Tokens of the previous step's prompt + output the server must prefill again."""
     reprefill_forced_tokens: int | None = None
     """Of those, the ones the chat template forces (the last assistant turn re-rendered)."""
+    continued_tokens: list[int] = field(default_factory=list)
+    """Per cut stream that was continued (not restarted): the output tokens already received, which
+    were not generated again."""
 
     @property
     def reprefill_extra_tokens(self) -> int | None:
@@ -55,6 +58,8 @@ class Usage:
             out["reprefill_tokens"] = self.reprefill_tokens
             out["reprefill_forced_tokens"] = self.reprefill_forced_tokens
             out["reprefill_extra_tokens"] = self.reprefill_extra_tokens
+        if self.continued_tokens:
+            out["continued_tokens"] = list(self.continued_tokens)
         return out
 
 
@@ -96,11 +101,21 @@ class StreamRestarted:
 
 
 @dataclass(frozen=True, slots=True)
+class StreamContinued:
+    """A stream broke mid-way and the same turn goes on from the text received: nothing shown is void,
+    no token is generated again (``saved_tokens`` of them were kept)."""
+
+    attempt: int
+    reason: str
+    saved_tokens: int
+
+
+@dataclass(frozen=True, slots=True)
 class StepFinished:
     output: StepOutput
 
 
-ModelEvent = ParseEvent | Retrying | StreamRestarted | StepFinished
+ModelEvent = ParseEvent | Retrying | StreamRestarted | StreamContinued | StepFinished
 
 
 class LLM(Protocol):

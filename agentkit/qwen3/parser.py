@@ -68,6 +68,8 @@ class _OpenCall:
         "id",
         "ws_before",
         "prose",
+        "block",
+        "skipped_close",
     )
 
     def __init__(self, *, bare_xml: bool = False, index: int = -1, call_id: str = "") -> None:
@@ -84,6 +86,8 @@ class _OpenCall:
         self.id = call_id
         self.ws_before = ""
         self.prose = False  # the body does not start like a call: the <tool_call> was a mention
+        self.block = False  # the <tool_call> starts a line of the answer: closed, it is a call attempt
+        self.skipped_close: int | None = None  # body offset of the first </tool_call> read as value text
 
     def add(self, text: str) -> tuple[str | None, str]:
         """Append body text; return (name if it just became known, new arguments text)."""
@@ -111,6 +115,17 @@ class _OpenCall:
 
     def body(self) -> str:
         return "".join(self.chunks)
+
+    def in_value(self) -> bool:
+        """Whether the body so far ends inside an argument value, where tags are text: a JSON string
+        of a hermes call, or an open ``<parameter=...>`` value of an XML call."""
+        if self.prose or self.xml is None:
+            return False
+        if not self.xml:
+            return self.scanner.quote is not None and not self.scanner.done
+        body = self.body()
+        opened = body.rfind("<parameter=")
+        return opened > body.rfind("</parameter>") and body.find("</function>", opened) < 0
 
     def raw(self) -> str:
         """The call as written, for when it turns out to be prose."""
@@ -151,12 +166,21 @@ class OutputParser:
         self._call_truncated = False
         self._closed = False
         self._content_tags = (CALL_OPEN, FUNCTION_OPEN) if self._xml else (CALL_OPEN,)
+        self._line_start = True  # the answer text so far is empty or ends a line (spaces aside)
         self._steps = self._step_table()
 
     def feed(self, delta: str) -> list[ParseEvent]:
         """Consume more output text; return the events it completes."""
         if self._closed:
             raise RuntimeError("OutputParser.feed() after close(): start a new parser for a new turn")
+        if "<" not in delta and self._pos == len(self._buf):  # plain text, nothing held: the usual chunk
+            state = self._state
+            if state == _REASONING:
+                self._reasoning.write(delta)
+                return self._take_events()
+            if state == _CONTENT:
+                self._write_content(delta)
+                return self._take_events()
         self._buf = self._buf[self._pos :] + delta if self._pos else self._buf + delta
         self._pos = 0
         self._run(eof=False)
@@ -185,6 +209,8 @@ class OutputParser:
         )
 
     def _take_events(self) -> list[ParseEvent]:
+        if not self._events:
+            return []
         events = self._events[:]
         self._events.clear()
         return events
@@ -280,34 +306,70 @@ class OutputParser:
 
     def _step_content(self, eof: bool) -> bool:
         tag, text = self._scan(self._content_tags, eof)
-        self._content.write(text)
+        self._write_content(text)
         if tag is None:
             return False
         self._open_call(bare_xml=tag == FUNCTION_OPEN)
         return True
+
+    def _write_content(self, text: str) -> None:
+        """Answer text: to the content sink, noting whether it ends a line (for call blocks)."""
+        if text:
+            self._content.write(text)
+            stripped = text.rstrip(" \t")
+            if stripped:
+                self._line_start = stripped.endswith("\n")
 
     def _step_call(self, eof: bool) -> bool:
         call = self._call
         assert call is not None
         bare = call.bare
         start = self._pos
-        tag, text = self._scan((FUNCTION_CLOSE,) if bare else (CALL_CLOSE, CALL_OPEN), eof)
-        name, args = call.add(text + (FUNCTION_CLOSE if bare and tag else ""))
-        if call.prose:  # "<tool_call>" mentioned in the text: read on as content
-            self._content.write(CALL_OPEN + self._unread(call, start))
-            self._state = _CONTENT
-            return True
-        if call.xml is not None:
-            self._confirm(call)
-        self._stream(call, name, args)
+        tags = (FUNCTION_CLOSE,) if bare else (CALL_CLOSE, CALL_OPEN)
+        while True:
+            tag, text = self._scan(tags, eof)
+            name, args = call.add(text + (FUNCTION_CLOSE if bare and tag else ""))
+            if call.prose and not call.block:  # "<tool_call>" mentioned in the text: read on as content
+                self._content.write(CALL_OPEN + self._unread(call, start))
+                self._state = _CONTENT
+                return True
+            if call.xml is not None and not call.prose:
+                self._confirm(call)
+            self._stream(call, name, args)
+            if tag is None or bare or not call.in_value():
+                break
+            if tag == CALL_CLOSE and call.skipped_close is None:  # a tag inside a value is its text
+                call.skipped_close = len(call.body())
+            self._stream(call, *call.add(tag))
         if tag is None:
+            if eof and call.skipped_close is not None:
+                self._close_at_skipped(call)
+                return True
             return False
-        self._finish_call(call, closed=True)
+        if call.prose and tag == CALL_OPEN:  # a new call opens: the unclosed block was a mention
+            self._content.write(CALL_OPEN + call.body())
+            self._call = None
+        else:
+            self._finish_call(call, closed=True)
+        self._line_start = True
         if tag == CALL_OPEN:  # a new call opens before this one closed
             self._open_call(bare_xml=False)
         else:
             self._state = _CONTENT
         return True
+
+    def _close_at_skipped(self, call: _OpenCall) -> None:
+        """The output ended inside a value: the first ``</tool_call>`` read as value text was the close
+        after all (a value with an unbalanced quote); the text after it is read again as content."""
+        body = call.body()
+        cut = call.skipped_close
+        assert cut is not None
+        call.chunks, call.scanner = [body[:cut]], HermesScanner()
+        if not call.xml:
+            call.scanner.feed(body[:cut])
+        self._finish_call(call, closed=True)
+        self._buf, self._pos = body[cut + len(CALL_CLOSE) :], 0
+        self._state, self._line_start = _CONTENT, True
 
     def _unread(self, call: _OpenCall, start: int) -> str:
         """Drop a call that turned out to be a mention: rewind to where this step's text began (it is
@@ -336,6 +398,7 @@ class OutputParser:
 
     def _open_call(self, *, bare_xml: bool) -> None:
         call = _OpenCall(bare_xml=bare_xml)
+        call.block = self._line_start
         if bare_xml:
             call.add(FUNCTION_OPEN)
         self._call = call
@@ -363,7 +426,7 @@ class OutputParser:
 
     def _parse(self, call: _OpenCall, *, closed: bool) -> ParsedCall:
         body = call.body()
-        if call.xml:
+        if call.xml or (call.prose and self._xml):
             name = function_name(body)
             return parse_xml_body(body, self._checker.schema(name) if name else None, closed=closed)
         return parse_hermes_body(body, call.scanner, closed=closed)
@@ -413,12 +476,17 @@ class OutputParser:
     def _end_reasoning(self) -> None:
         self._reasoning.end()
         self._state = _CONTENT
+        self._line_start = True
 
     def _finish_at_eof(self) -> None:
         state = self._state
         if state == _CALL:
             assert self._call is not None
-            self._finish_call(self._call, closed=False)
+            if self._call.prose:  # an unclosed block that does not start like a call is a mention
+                self._content.write(CALL_OPEN + self._call.body())
+                self._call = None
+            else:
+                self._finish_call(self._call, closed=False)
         elif state in (_R_CALL, _R_AFTER):
             open_call = self._call if state == _R_CALL else None
             if open_call is not None and not self._parse(open_call, closed=False).truncated:
@@ -462,9 +530,11 @@ def parse_output(
     in Thinking-2507 output); without ``</think>`` the reasoning was cut off (``reasoning_truncated``),
     unless it ends with complete valid calls, which are recovered. A ``<tool_call>`` inside the think
     block is prose, except complete calls that are the last thing before ``</think>``.
-    ``thinking=False``: everything is content. A ``<tool_call>`` whose body does not start like a call
-    (``{``, or ``<function=`` for XML) is a mention in prose and stays text. Broken calls go to
-    ``invalid_tool_calls`` with an error written for the model; they never drop the other calls.
+    ``thinking=False``: everything is content. Tags inside an argument value (a JSON string, an open
+    XML ``<parameter=>`` value) are text. A ``<tool_call>`` whose body does not start like a call
+    (``{``, or ``<function=`` for XML) is a mention in prose and stays text, unless it starts a line
+    and its ``</tool_call>`` comes: that block is a call attempt, reported as invalid. Broken calls go
+    to ``invalid_tool_calls`` with an error written for the model; they never drop the other calls.
     """
     parser = OutputParser(tools, tool_format, thinking, id_factory)
     parser.feed(text)

@@ -65,13 +65,18 @@ class ParsedOutput:
         return sorted([*self.tool_calls, *self.invalid_tool_calls], key=lambda c: c.index)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ReasoningDelta:
+    """More reasoning text. (Not frozen, unlike the other events: one is made per streamed chunk, and a
+    frozen dataclass costs twice as much to make; treat it as read-only all the same.)"""
+
     text: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ContentDelta:
+    """More answer text (read-only, see ``ReasoningDelta``)."""
+
     text: str
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from agentkit.context.keeper import summary_turns
 from agentkit.testing.script import Reply, Script, ScriptedCall
 
 GENERATION_PROMPT = "<|im_start|>assistant\n"
@@ -32,13 +33,17 @@ def _is_tool_response(text: str) -> bool:
 
 
 def locate_in_messages(messages: list[dict[str, Any]]) -> tuple[str | None, int]:
-    """The last real user query and the number of assistant turns after it."""
+    """The last real user query and the number of assistant turns after it (a summary the context
+    policy put in place of earlier turns counts as the turns it replaced)."""
     query: str | None = None
     step = 0
     for msg in messages:
         role = msg.get("role")
         text = _text_of(msg.get("content"))
-        if role == "user" and text is not None and not _is_tool_response(text):
+        replaced = summary_turns(text) if role == "user" and text else None
+        if replaced is not None:
+            step += replaced
+        elif role == "user" and text is not None and not _is_tool_response(text):
             query, step = text, 0
         elif role == "assistant":
             step += 1
@@ -56,7 +61,10 @@ def locate_in_prompt(prompt: str) -> tuple[str | None, int, str]:
         role, _, body = turn.partition("\n")
         closed = "<|im_end|>" in body
         body = body.split("<|im_end|>", 1)[0]
-        if role == "user" and not _is_tool_response(body):
+        replaced = summary_turns(body) if role == "user" else None
+        if replaced is not None:
+            step += replaced
+        elif role == "user" and not _is_tool_response(body):
             query, step = body, 0
         elif role == "assistant":
             if closed:
@@ -135,6 +143,17 @@ def prompt_thinks(variant: str, partial: str) -> bool:
     return variant in ("hybrid", "thinking-2507") and not partial.startswith(EMPTY_THINK.rstrip("\n"))
 
 
+def raw_rest(raw: str, partial: str) -> str | None:
+    """What is left of a ``raw`` reply when the open assistant turn already holds ``partial`` (the
+    template's generation prompt, e.g. ``<think>\\n``, plus output written before a cut); None when
+    ``partial`` holds no output of it."""
+    for head in (EMPTY_THINK, "<think>\n", ""):
+        written = partial[len(head) :] if partial.startswith(head) else None
+        if written and raw.startswith(written):
+            return raw[len(written) :]
+    return None
+
+
 def output_for(reply: Reply, variant: str, partial: str) -> str:
     """The text the model generates after a prompt whose open assistant turn already holds ``partial``.
 
@@ -144,6 +163,9 @@ def output_for(reply: Reply, variant: str, partial: str) -> str:
     part after ``</think>``).
     """
     if reply.raw is not None:
+        rest = raw_rest(reply.raw, partial)  # a cut turn being continued
+        if rest is not None:
+            return rest
         if partial in ("", "<think>\n", EMPTY_THINK) or "</think>" not in partial:
             return reply.raw
         return reply.raw.split("</think>", 1)[1].lstrip("\n") if "</think>" in reply.raw else reply.raw

@@ -15,7 +15,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from agentkit.qwen3.parser import OutputParser, parse_output
-from agentkit.qwen3.template import render_prompt
 from agentkit.qwen3.tokens import count_tokens
 from agentkit.qwen3.types import (
     ContentDelta,
@@ -30,7 +29,7 @@ from agentkit.qwen3.types import (
 from agentkit.testing import replay
 from agentkit.testing.faults import AppliedFaults, FaultPlan, parse_faults
 from agentkit.testing.script import Script
-from agentkit.testing.simulator import shapes
+from agentkit.testing.simulator import continuation, shapes
 from agentkit.testing.simulator.generation import Generation, PrefixCache, generate, split_chunks
 from agentkit.testing.validation import ScriptError
 
@@ -230,14 +229,19 @@ def build_app(state: SimulatorState) -> Any:
         tools = body.get("tools") or None
         kwargs = body.get("chat_template_kwargs") or {}
         try:
-            prompt = render_prompt(
-                messages, tools, enable_thinking=kwargs.get("enable_thinking", True), variant=script.variant
+            prompt, continuing = continuation.chat_prompt(
+                messages, tools, body, thinking=kwargs.get("enable_thinking", True), variant=script.variant
             )
+        except continuation.ContinuationError as exc:
+            raise _ApiError(400, str(exc)) from None
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             raise _ApiError(400, f"cannot render these messages with the chat template: {exc}") from None
         query, step = replay.locate_in_messages(messages)
         partial = replay.locate_in_prompt(prompt)[2]
         thinking = replay.prompt_thinks(script.variant, partial)
+        if continuing:  # the final assistant message is the turn being written, not a finished one
+            step -= 1
+            thinking = thinking and "</think>" not in partial
         output = replay.output_for(replay.pick_reply(script, query, step), script.variant, partial)
         served = _serve(prompt, output, body, faults, record, "chatcmpl")
         if body.get("stream"):
