@@ -21,7 +21,7 @@ class BearerAuth:
         if not token:
             raise ValueError("the bearer token is empty; pass a non-empty token or let one be generated")
         self.app = app
-        self._expected = f"Bearer {token}".encode()
+        self._expected = token.encode()
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http" or self._authorized(scope):
@@ -50,5 +50,9 @@ class BearerAuth:
     def _authorized(self, scope: Scope) -> bool:
         for key, value in scope.get("headers", ()):
             if key == b"authorization":
-                return secrets.compare_digest(value, self._expected)
+                scheme, _, credentials = value.partition(b" ")
+                # RFC 7235: the scheme is case-insensitive ("bearer", "BEARER" are "Bearer")
+                return scheme.lower() == b"bearer" and secrets.compare_digest(
+                    credentials.strip(), self._expected
+                )
         return False

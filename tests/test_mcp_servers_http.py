@@ -95,6 +95,22 @@ async def test_requests_without_the_right_token_get_401():
 
 
 @pytest.mark.anyio
+async def test_the_bearer_scheme_is_case_insensitive():
+    """RFC 7235: the auth scheme is case-insensitive; the token itself is not."""
+    token = new_token()
+    async with http_server(token) as url:
+        for scheme in ("bearer", "BEARER", "bEaReR"):
+            assert await _echo_over_mcp(url, {"Authorization": f"{scheme} {token}"}) == "over http"
+        async with httpx.AsyncClient() as client:
+            headers = {"accept": "application/json, text/event-stream"}
+            upper = await client.post(
+                url, json=INIT, headers={**headers, "authorization": f"Bearer {token.upper()}"}
+            )
+            basic = await client.post(url, json=INIT, headers={**headers, "authorization": f"Basic {token}"})
+        assert upper.status_code == basic.status_code == 401
+
+
+@pytest.mark.anyio
 async def test_without_a_token_configured_no_header_is_needed():
     async with http_server(None) as url:
         assert await _echo_over_mcp(url, {}) == "over http"
