@@ -149,7 +149,11 @@ class FetchTool:
             trust_env=False, follow_redirects=False, timeout=timeout, transport=self._transport
         ) as client:
             for _hop in range(self.options.max_redirects + 1):
-                if current.scheme not in ("http", "https") or not current.host:
+                try:
+                    host = current.host
+                except ValueError as exc:  # an xn-- label that is not valid IDNA
+                    raise FetchError(f"not a valid URL: {str(current)!r} (its host name: {exc})") from None
+                if current.scheme not in ("http", "https") or not host:
                     raise FetchError(
                         f"only http:// and https:// URLs with a host can be fetched, not {str(current)!r}"
                     )
@@ -163,6 +167,8 @@ class FetchTool:
                     ) from None
                 except httpx.HTTPError as exc:
                     raise FetchError(f"could not fetch {current}: {exc or type(exc).__name__}") from None
+                except (httpx.InvalidURL, ValueError) as exc:  # httpx parses a redirect's Location itself
+                    raise FetchError(f"{current} answered with an invalid URL to go to ({exc})") from None
                 except OSError as exc:
                     raise FetchError(str(exc)) from None
                 if raw is not None:

@@ -49,6 +49,7 @@ def forbidden_reason(ip: IPAddress) -> str | None:
         (ip.is_unspecified, "unspecified address"),
         (ip.is_loopback, "loopback address"),
         (ip.is_link_local, "link-local address"),
+        (isinstance(ip, ipaddress.IPv6Address) and ip.is_site_local, "site-local address (fec0::/10)"),
         (ip.is_multicast, "multicast address"),
         (isinstance(ip, ipaddress.IPv4Address) and ip in _CGNAT, "carrier-grade NAT address"),
         (ip.is_private, "private network address"),
