@@ -138,6 +138,10 @@ def run_command(args: argparse.Namespace) -> int:
 
         tracer = Tracer(args.trace)
 
+    from agentkit.agent.records import Progress
+
+    progress = Progress(messages=[{"role": "user", "content": prompt}])
+
     async def main() -> Any:
         async with open_agent(
             task,
@@ -148,13 +152,17 @@ def run_command(args: argparse.Namespace) -> int:
             elicitation_handler=elicit,
             keep_server=args.keep,
         ) as agent:
-            return await agent.run(prompt, on_event=view)
+            return await agent.run(prompt, on_event=view, progress=progress)
 
     signal.signal(signal.SIGTERM, _terminate_as_ctrl_c)
     try:
         result = anyio.run(main)
     except KeyboardInterrupt:
         print("\ninterrupted: every tool and server this run started has been stopped", file=sys.stderr)
+        if args.json:  # still the one JSON object, with every step finished before the interruption
+            payload = progress.interrupted().to_json()
+            payload["simulated"] = any(line.startswith("SIMULATION") for line in notices)
+            print(json.dumps(payload, ensure_ascii=False))
         return 130
     except LLMError as exc:  # no model to run with (nothing answers, no server could start)
         print(f"error: {exc}", file=sys.stderr)

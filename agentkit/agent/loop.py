@@ -20,7 +20,7 @@ from agentkit.agent.events import (
     ToolProgress,
     ToolRunning,
 )
-from agentkit.agent.records import RunResult, Status, StepRecord, ToolCallRecord
+from agentkit.agent.records import Progress, RunResult, Status, StepRecord, ToolCallRecord
 from agentkit.agent.thinking import ThinkingMode, step_thinks
 from agentkit.llm.errors import LLMError
 from agentkit.llm.types import (
@@ -132,12 +132,21 @@ class Agent:
         return messages
 
     async def run(
-        self, prompt: str | list[dict[str, Any]], *, on_event: EventHandler | None = None
+        self,
+        prompt: str | list[dict[str, Any]],
+        *,
+        on_event: EventHandler | None = None,
+        progress: Progress | None = None,
     ) -> RunResult:
-        """Run until the model answers without calling a tool, or ``max_steps``. Errors end in ``status``."""
+        """Run until the model answers without calling a tool, or ``max_steps``. Errors end in ``status``.
+
+        ``progress`` is updated after every finished step (see ``Progress.interrupted``).
+        """
         emit = _emitter(on_event)
         started = time.perf_counter()
         messages = self.initial_messages(prompt)
+        if progress is not None:
+            progress.messages, progress.steps = list(messages), []
         steps: list[StepRecord] = []
         status: Status = "max_steps"
         output, error = "", None
@@ -180,6 +189,8 @@ class Agent:
                     previous_results = [
                         (call.name or "", result.is_error) for call, result in zip(calls, results)
                     ]
+                if progress is not None:
+                    progress.messages, progress.steps = list(messages), list(steps)
                 if emit:
                     await emit(StepEnded(step, record))
                 if not calls:
