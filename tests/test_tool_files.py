@@ -220,3 +220,12 @@ async def test_a_lone_surrogate_is_an_error_result(tree: Path):
     for result in (content, path):
         assert result.is_error and "'\\ud800'" in result.text and "lone surrogate" in result.text
     assert not (tree / "s.txt").exists()
+
+
+async def test_file_names_that_are_not_utf8_are_shown_as_valid_text(tree: Path):
+    """A name with a byte that is not UTF-8 would put a lone surrogate into the result (unencodable)."""
+    os.close(os.open(os.fsencode(tree) + b"/bad\xff.txt", os.O_CREAT | os.O_WRONLY, 0o644))
+    tool = builtin_tool("files", {}, base_dir=tree)
+    listed = await call(tool, action="list")
+    listed.text.encode("utf-8")
+    assert "bad\\xff.txt  0 B" in listed.text

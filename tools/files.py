@@ -85,11 +85,6 @@ class FilesTool:
             return ToolResult.error(str(exc))
         except OSError as exc:
             return ToolResult.error(f"files {args.action} {args.path!r}: {exc.strerror or exc}")
-        except UnicodeEncodeError as exc:  # a lone surrogate ("\ud800") in the path or the content
-            return ToolResult.error(
-                f"files {args.action}: {exc.object[exc.start : exc.end]!r} at position {exc.start} is not "
-                "valid Unicode (a lone surrogate); send plain UTF-8 text"
-            )
 
     # -- paths ---------------------------------------------------------------------------------------
 
@@ -147,7 +142,7 @@ class FilesTool:
             raise
 
     def _shown(self, real: Path) -> str:
-        rel = real.relative_to(self.root).as_posix()
+        rel = _printable(real.relative_to(self.root).as_posix())
         return rel if rel != "." else "."
 
     # -- actions -------------------------------------------------------------------------------------
@@ -219,12 +214,12 @@ class FilesTool:
                 target = Path(os.path.realpath(entry.path))
                 inside = target == self.root or self.root in target.parents
                 lines.append(
-                    f"{entry.name} -> {'(inside)' if inside else '(outside the folder, not usable)'}"
+                    f"{_printable(entry.name)} -> {'(inside)' if inside else '(outside the folder, not usable)'}"
                 )
             elif entry.is_dir():
-                lines.append(f"{entry.name}/")
+                lines.append(f"{_printable(entry.name)}/")
             else:
-                lines.append(f"{entry.name}  {entry.stat(follow_symlinks=False).st_size} B")
+                lines.append(f"{_printable(entry.name)}  {entry.stat(follow_symlinks=False).st_size} B")
         if len(entries) > _MAX_LIST:
             lines.append(f"[{len(entries) - _MAX_LIST} more entries not shown]")
         header = f"{self._shown(real)}/ ({len(entries)} entries)"
@@ -290,6 +285,11 @@ class FilesTool:
                 path = Path(current) / name
                 if not path.is_symlink():
                     yield path
+
+
+def _printable(name: str) -> str:
+    """A file name as valid text: bytes that are not UTF-8 (``\\udcff`` from the OS) shown as ``\\xff``."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def _replace_file(folder: int, name: str, data: bytes, shown: str) -> None:

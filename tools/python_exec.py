@@ -66,13 +66,7 @@ class PythonTool:
             return args
         if not args.code.strip():
             return ToolResult.error("python: `code` is empty; send the Python source to run")
-        try:
-            result = await run_python(args.code, self.limits)
-        except UnicodeEncodeError as exc:  # a lone surrogate such as "\ud800": not valid Unicode text
-            return ToolResult.error(
-                f"python: `code` is not valid Unicode: {exc.object[exc.start : exc.end]!r} at position "
-                f"{exc.start} ({exc.reason}); send the source as plain UTF-8 text"
-            )
+        result = await run_python(args.code, self.limits)
         return ToolResult(
             text=format_result(result, self.limits), is_error=not result.ok, structured=_summary(result)
         )
