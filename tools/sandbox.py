@@ -4,13 +4,14 @@ Layers, each used where the platform allows it (the result's ``notes`` say what 
 
 - Linux namespaces via ``unshare``: a user namespace (no real capabilities), a pid namespace (the code
   cannot see or signal the agent; when its first process ends, the kernel kills every process in
-  it), a private ``/proc``, and an empty network namespace unless network is allowed. Inside them the
-  runner makes the filesystem read-only but for the work folder and drops every capability
-  (``sandbox_runner.confine``).
+  it), a private ``/proc``, an IPC namespace, and an empty network namespace unless network is
+  allowed. Inside them the runner makes the filesystem read-only but for the work folder, drops every
+  capability (``sandbox_runner.confine``) and makes itself non-dumpable (no ptrace from the code).
+- ``sandbox_supervisor``, outside the namespaces, owns the time limit and every kill, and removes the
+  work folder; it also does so when the agent dies (it watches a pipe only the agent holds).
 - A pids cgroup capping the process count where we may create one (root on cgroup v1, or v2 with
   the pids controller delegated), else ``RLIMIT_NPROC`` (not enforced for root).
-- rlimits on CPU seconds, address space, file size and core dumps; a wall-clock timeout after which
-  the whole process group is killed; output read through pipes and capped.
+- rlimits on CPU seconds, address space, file size and core dumps; output read through pipes and capped.
 - ``python -I`` in a fresh temporary folder with a minimal environment (no API keys, no user site).
 """
 
