@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import socket
 import sys
@@ -381,24 +382,28 @@ async def test_sysv_shared_memory_stays_inside_the_call():
     assert host_id >= 0
     try:
         key = host_key + 1
+        queue = f"/agentkit-test-{os.getpid()}".encode()
         probe = (
             "import ctypes, mmap\nlibc = ctypes.CDLL(None, use_errno=True)\n"
             f"print('host segment visible:', libc.shmget({host_key}, 0, 0) >= 0)\n"
             f"print('earlier segment visible:', libc.shmget({key}, 0, 0) >= 0)\n"
             f"print('created:', libc.shmget({key}, 1 << 20, 0o1600) >= 0)\n"
             "libc.mq_open.restype = ctypes.c_int\n"
-            "print('mqueue:', libc.mq_open(b'/agentkit-test', 0o100 | 2, 0o600, None) >= 0)\n"
+            f"print('earlier queue visible:', libc.mq_open({queue!r}, 0) >= 0)\n"
+            f"print('queue created:', libc.mq_open({queue!r}, 0o100 | 2, 0o600, None) >= 0)\n"
         )
         first = await run(probe)
         second = await run(probe)
         for result in (first, second):
             assert "host segment visible: False" in result.text, result.text
             assert "earlier segment visible: False" in result.text, result.text
-            assert "created: True" in result.text, result.text
+            assert "created: True" in result.text and "queue created: True" in result.text, result.text
+            assert "earlier queue visible: False" in result.text, result.text
         assert key not in shm_keys()
-        assert not Path("/dev/mqueue/agentkit-test").exists()
+        assert libc.mq_open(queue, 0) < 0 and ctypes.get_errno() == errno.ENOENT  # not on the host
     finally:
         libc.shmctl(host_id, 0, None)  # IPC_RMID
+        libc.mq_unlink(f"/agentkit-test-{os.getpid()}".encode())  # left only where the attack worked
 
 
 async def test_clean_up_removes_a_deep_tree(tmp_path: Path, monkeypatch):

@@ -191,6 +191,10 @@ def supervise(config):
         _finish(None, None, config)
         return
     first = None  # the pid namespace's first process (the runner), seen from here
+    try:
+        exited = [os.pidfd_open(child.pid)]  # readable once the command exits: no polling delay
+    except (AttributeError, OSError):
+        exited = []
     done = os.getppid() != parent  # the agent died before we could ask for its death signal
     while not done:
         if first is None and config["namespaced"]:
@@ -200,9 +204,9 @@ def supervise(config):
         if timeout <= 0:
             _report(status, supervisor="time limit passed: killed")
             break
-        wait = min(timeout, 0.01 if first is None and config["namespaced"] else 0.2)
+        wait = min(timeout, 0.01 if first is None and config["namespaced"] else 0.2 if not exited else 60)
         try:
-            readable, _, _ = select.select([alive, wake_read], [], [], wait)
+            readable, _, _ = select.select([alive, wake_read, *exited], [], [], wait)
         except InterruptedError:
             readable = []
         if alive in readable or wake_read in readable:
