@@ -169,6 +169,7 @@ class Assistant:
         max_steps: int = 10,
         approve: Any = None,
         base_dir: str | Path | None = None,
+        oauth_handler: Any = None,
         **_ignored: Any,
     ):
         from agentkit.config import load_task_dict, resolve_tools
@@ -188,6 +189,9 @@ class Assistant:
         resolved, policies = resolve_tools(self.task)  # bad tool names fail here, not at the first run
         self._tools = ([*resolved, *objects], policies)
         self.approve = approve
+        self.oauth_handler = oauth_handler
+        """``async (server, authorization_url) -> None | callback_url`` for an MCP server's OAuth sign-in;
+        None: print the URL and open the browser (see docs/mcp-client.md, "Signing in")."""
         self.last_result: Any = None
         """The ``RunResult`` of the latest run; after an interruption (Ctrl-C, a consumer that stopped
         early, cancellation) the record of every step finished before it, ``status: interrupted``."""
@@ -224,7 +228,9 @@ class Assistant:
     async def __aenter__(self) -> Assistant:
         from agentkit.runtime import open_agent
 
-        self._open = open_agent(self.task, approve=self.approve, tools=self._tools)
+        self._open = open_agent(
+            self.task, approve=self.approve, tools=self._tools, authorization_handler=self.oauth_handler
+        )
         self._agent = await self._open.__aenter__()
         return self
 

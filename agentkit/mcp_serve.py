@@ -1,4 +1,5 @@
-"""``python -m agentkit mcp task.yaml``: a task's agent served as one MCP tool, over stdio or streamable HTTP.
+"""``python -m agentkit mcp task.yaml``: a task's agent served as one MCP tool, over stdio or HTTP (streamable
+HTTP at ``/mcp`` and the legacy SSE transport at ``/sse``, on one port).
 
 stdio: stdout carries the protocol, every log line goes to stderr. HTTP: bound to 127.0.0.1 and, unless
 ``--no-auth``, every request must carry ``Authorization: Bearer <token>`` (``--token``, else
@@ -8,31 +9,19 @@ stdio: stdout carries the protocol, every log line goes to stderr. HTTP: bound t
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from typing import Any
 
 DEFAULT_PORT = 8765
-TOKEN_ENV = "AGENTKIT_MCP_TOKEN"
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
 def add_mcp_arguments(parser: argparse.ArgumentParser) -> None:
     """The ``mcp`` subcommand's arguments."""
+    from mcp_servers.http_cli import add_http_arguments
+
     parser.add_argument("task", help="path to task.yaml")
-    parser.add_argument(
-        "--http", action="store_true", help="serve streamable HTTP on 127.0.0.1 instead of stdio"
-    )
-    parser.add_argument("--port", type=int, help=f"HTTP port (default {DEFAULT_PORT}; 0 picks a free one)")
-    parser.add_argument(
-        "--token",
-        help=f"bearer token HTTP clients must send (default ${TOKEN_ENV}, else generated and printed)",
-    )
-    parser.add_argument(
-        "--no-auth",
-        action="store_true",
-        help="HTTP without a token: only for local tests (conformance suite)",
-    )
+    add_http_arguments(parser, default_port=DEFAULT_PORT)
     parser.add_argument("--tool-name", default="run_agent", help="the tool's name (default run_agent)")
     parser.add_argument("--description", help="the tool's description (default: built from the task)")
     parser.add_argument(
@@ -47,18 +36,11 @@ def add_mcp_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _check(args: argparse.Namespace) -> str | None:
     """What is wrong with the flags, or None."""
-    if not args.http:
-        for flag, given in (
-            ("--port", args.port is not None),
-            ("--token", args.token),
-            ("--no-auth", args.no_auth),
-        ):
-            if given:
-                return f"{flag} applies to HTTP only; add --http (without it the server speaks stdio)"
-    if args.token is not None and args.no_auth:
-        return "--token and --no-auth contradict each other; keep one"
-    if args.token is not None and not args.token.strip():
-        return "--token is empty; give a token or leave it out to have one generated"
+    from mcp_servers.http_cli import check_http_flags
+
+    problem = check_http_flags(args)
+    if problem:
+        return problem
     from mcp_servers.agent_tool import check_tool_name
 
     try:
@@ -74,10 +56,11 @@ def mcp_main(args: argparse.Namespace) -> int:
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
-    from agentkit.config import TaskError, load_task
+    from agentkit.config import TaskError, load_task, resolve_tools
 
     try:
         task = load_task(args.task)
+        tools = resolve_tools(task)  # every tool entry checked before a model or simulation is chosen
     except TaskError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -88,7 +71,7 @@ def mcp_main(args: argparse.Namespace) -> int:
 
     configure_stderr_logging(args.log_level)
     try:
-        anyio.run(_serve, args, task)
+        anyio.run(_serve, args, task, tools)
     except KeyboardInterrupt:
         return 0
     except Exception as exc:
@@ -96,7 +79,7 @@ def mcp_main(args: argparse.Namespace) -> int:
         if not isinstance(leaf, (LLMError, TaskError, OSError)):
             raise
         print(f"error: {leaf}", file=sys.stderr)
-        return 1
+        return 2 if isinstance(leaf, TaskError) else 1
     return 0
 
 
@@ -107,30 +90,26 @@ def _leaf(exc: BaseException) -> BaseException:
     return exc
 
 
-def _token(args: argparse.Namespace) -> tuple[str | None, bool]:
-    """The token to require (None: no auth) and whether it was generated here."""
-    if args.no_auth:
-        return None, False
-    given = args.token or os.environ.get(TOKEN_ENV)
-    if given:
-        return given, False
-    from mcp_servers.auth import new_token
-
-    return new_token(), True
-
-
 def _say(line: str) -> None:
     print(f"agentkit mcp: {line}", file=sys.stderr, flush=True)
 
 
-async def _serve(args: argparse.Namespace, task: Any) -> None:
+async def _serve(args: argparse.Namespace, task: Any, tools: Any) -> None:
     from contextlib import AsyncExitStack
 
     from agentkit.runtime import open_agent
     from mcp_servers.adapter import tool_server
     from mcp_servers.agent_tool import AgentTool, describe_agent
     from mcp_servers.client_questions import ask_approval, forward_elicitation
+    from mcp_servers.http_cli import resolve_token, serving_line
     from mcp_servers.transports import serve_http
+
+    simulation: list[str] = []
+
+    def notice(line: str) -> None:
+        if line.startswith("SIMULATION"):  # the model is a scripted replay: every answer will say so
+            simulation.append(line)
+        _say(line)
 
     async with AsyncExitStack() as stack:
         streams = None
@@ -143,27 +122,26 @@ async def _serve(args: argparse.Namespace, task: Any) -> None:
                 task,
                 approve=(lambda name, arguments: True) if args.yes else ask_approval,
                 allow_simulation=True,
-                notice=_say,
+                notice=notice,
                 elicitation_handler=forward_elicitation,
+                tools=tools,
             )
         )
         tool = AgentTool(
-            agent, name=args.tool_name, description=args.description or describe_agent(agent, task.model.name)
+            agent,
+            name=args.tool_name,
+            description=args.description or describe_agent(agent, task.model.name),
+            simulated=bool(simulation),
         )
         server = tool_server([tool], name="agentkit-agent", instructions=tool.description)
         if streams is not None:
             read, write = streams
             await server.run(read, write, server.create_initialization_options())
             return
-        token, generated = _token(args)
+        token, generated = resolve_token(args)
 
         def ready(url: str) -> None:
-            if token is None:
-                _say(f"serving {url} WITHOUT authentication (--no-auth)")
-            elif generated:
-                _say(f"serving {url}; clients must send the header 'Authorization: Bearer {token}'")
-            else:
-                _say(f"serving {url}; clients must send 'Authorization: Bearer <your token>'")
+            _say(serving_line(url, token, generated))
 
         port = DEFAULT_PORT if args.port is None else args.port
         await serve_http(server, port=port, token=token, on_ready=ready, log_level=args.log_level)

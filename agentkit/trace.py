@@ -18,3 +18,42 @@ class Tracer:
 
     def close(self) -> None:
         self._file.close()
+
+
+def traced(tracer: Tracer, view: Any) -> Any:
+    """``view`` (an ``on_event`` handler, or None) that also writes tool start, finish and error events,
+    with timings, to the trace."""
+    from agentkit.agent.events import ToolFinished, ToolRunning
+
+    started: dict[str, float] = {}
+
+    def on_event(event: Any) -> None:
+        if isinstance(event, ToolRunning):
+            started[event.call_id] = time.perf_counter()
+            tracer.write(
+                "tool.start",
+                {
+                    "step": event.step + 1,
+                    "id": event.call_id,
+                    "name": event.name,
+                    "arguments": event.arguments,
+                },
+            )
+        elif isinstance(event, ToolFinished):
+            began = started.pop(event.call_id, None)
+            tracer.write(
+                "tool.error" if event.result.is_error else "tool.finish",
+                {
+                    "step": event.step + 1,
+                    "id": event.call_id,
+                    "name": event.name,
+                    "duration_s": round(event.duration_s, 6),
+                    "wall_s": round(time.perf_counter() - began, 6) if began is not None else None,
+                    "result_chars": len(event.result.text),
+                    **({"error": event.result.text} if event.result.is_error else {}),
+                },
+            )
+        if view is not None:
+            view(event)
+
+    return on_event

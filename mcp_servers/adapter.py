@@ -1,6 +1,6 @@
 """Any agentkit ``Tool`` as an MCP tool, on the SDK's low-level server so JSON schemas pass through as is.
 
-A call gets progress (``ctx.report_progress`` becomes ``notifications/progress`` when the client sent a
+A tool's optional ``output_schema`` and ``annotations`` are listed with it. A call gets progress (``ctx.report_progress`` becomes ``notifications/progress`` when the client sent a
 progress token), the connection's log level (``logging/setLevel``; see ``client_log``), and an error
 result rather than a protocol error when the tool fails or required arguments are missing.
 """
@@ -52,6 +52,19 @@ def agentkit_version() -> str:
         return "0"
 
 
+def _listed(tool: Tool) -> types.Tool:
+    """The tool as ``tools/list`` shows it; a tool may also carry ``output_schema`` (its results'
+    ``structured`` then matches it) and ``annotations`` (MCP's behaviour hints, camelCase keys)."""
+    hints = getattr(tool, "annotations", None)
+    return types.Tool(
+        name=tool.name,
+        description=tool.description or None,
+        input_schema=tool.parameters,
+        output_schema=getattr(tool, "output_schema", None),
+        annotations=types.ToolAnnotations.model_validate(hints) if hints else None,
+    )
+
+
 def tool_server(
     tools: Sequence[Tool], *, name: str = "agentkit", instructions: str | None = None
 ) -> Server[Any]:
@@ -63,9 +76,7 @@ def tool_server(
                 f"two tools are named {tool.name!r}; MCP tool names must be unique on one server"
             )
         by_name[tool.name] = tool
-    listing = [
-        types.Tool(name=t.name, description=t.description or None, input_schema=t.parameters) for t in tools
-    ]
+    listing = [_listed(t) for t in tools]
     levels = ClientLevels()
     install_forwarding()
 

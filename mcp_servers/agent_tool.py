@@ -1,5 +1,9 @@
 """A task's agent as one tool: a ``prompt`` in, the agent's answer out, with progress per step and per
-tool call the agent makes (served over MCP by ``agentkit.mcp_serve``)."""
+tool call the agent makes (served over MCP by ``agentkit.mcp_serve``).
+
+The tool declares what it returns (``output_schema``: every result, error or not, carries a
+``structuredContent`` matching it) and what it may do (``annotations``, from the agent's own tools). An
+answer replayed by the built-in simulator says so in the text and in ``simulated``."""
 
 from __future__ import annotations
 
@@ -16,6 +20,54 @@ log = logging.getLogger("mcp_servers.agent")
 TOOL_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _STEP = 1.0
 _NUDGE = 1e-3
+SIMULATED_LABEL = (
+    "[SIMULATED: no model ran; this answer is a scripted replay from agentkit's built-in simulator]"
+)
+
+OUTPUT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "answer": {
+            "type": "string",
+            "description": "the agent's final answer (the partial answer when status is not completed)",
+        },
+        "status": {
+            "type": "string",
+            "enum": ["completed", "max_steps", "length", "error", "cancelled", "invalid_arguments"],
+            "description": "completed, or why the run stopped early (invalid_arguments: it never started)",
+        },
+        "simulated": {
+            "type": "boolean",
+            "description": "true when no model ran: the answer is a scripted replay from agentkit's simulator",
+        },
+        "error": {"type": ["string", "null"], "description": "why the run did not complete, else null"},
+        "steps": {"type": "integer", "minimum": 0, "description": "model steps taken"},
+        "tool_calls": {
+            "type": "array",
+            "description": "the tool calls the agent made, in order",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "step": {
+                        "type": "integer",
+                        "minimum": 1,
+                        "description": "the step it was made in, from 1",
+                    },
+                    "name": {"type": "string"},
+                    "is_error": {"type": "boolean"},
+                },
+                "required": ["step", "name", "is_error"],
+            },
+        },
+        "usage": {
+            "type": "object",
+            "description": "tokens used (prompt_tokens, completion_tokens, total_tokens, ...)",
+            "additionalProperties": {"type": "integer"},
+        },
+        "duration_s": {"type": "number", "minimum": 0},
+    },
+    "required": ["answer", "status", "simulated", "error", "steps", "tool_calls", "usage", "duration_s"],
+}
 
 
 def check_tool_name(name: str) -> str:
@@ -40,13 +92,45 @@ def describe_agent(agent: Any, model: str | None) -> str:
     return text
 
 
-class AgentTool:
-    """The agent behind the ``Tool`` interface. One agent serves every call (calls may overlap)."""
+def agent_annotations(agent: Any) -> dict[str, Any]:
+    """MCP tool annotations true of a run of ``agent``: read-only (and closed-world) only when every tool
+    it may call says so of itself (an MCP tool's own annotations); otherwise it may change things."""
+    tools = [agent.tools.get(name) for name in agent.tools.names()]
+    own = [getattr(tool, "annotations", None) or {} for tool in tools]
+    read_only = all(hints.get("readOnlyHint") is True for hints in own)
+    closed = all(hints.get("openWorldHint") is False for hints in own)
+    hints: dict[str, Any] = {
+        "title": "agentkit agent",
+        "readOnlyHint": read_only,
+        "openWorldHint": not closed,
+    }
+    if not read_only:
+        # its tools (files, python, MCP servers) may write, and a model run does not repeat itself
+        hints.update(destructiveHint=True, idempotentHint=False)
+    return hints
 
-    def __init__(self, agent: Any, *, name: str = "run_agent", description: str | None = None):
+
+class AgentTool:
+    """The agent behind the ``Tool`` interface. One agent serves every call (calls may overlap).
+
+    ``simulated``: the agent's model is agentkit's simulator replaying a script (every answer says so)."""
+
+    def __init__(
+        self,
+        agent: Any,
+        *,
+        name: str = "run_agent",
+        description: str | None = None,
+        simulated: bool = False,
+    ):
         self.agent = agent
         self.name = check_tool_name(name)
         self.description = description or describe_agent(agent, None)
+        if simulated:
+            self.description += " SIMULATED: no model runs here; answers are scripted replays."
+        self.simulated = simulated
+        self.output_schema = OUTPUT_SCHEMA
+        self.annotations = agent_annotations(agent)
         self.parameters: dict[str, Any] = {
             "type": "object",
             "properties": {
@@ -57,39 +141,67 @@ class AgentTool:
         }
 
     async def call(self, arguments: dict[str, Any], ctx: ToolContext) -> ToolResult:
+        problem = self._check(arguments)
+        if problem:
+            return rejected(problem, simulated=self.simulated)
+        reporter = ProgressReporter(ctx, total=float(self.agent.max_steps))
+        result = await self.agent.run(arguments["prompt"], on_event=reporter)
+        return run_result(result, simulated=self.simulated)
+
+    def _check(self, arguments: dict[str, Any]) -> str | None:
         prompt = arguments.get("prompt")
         if not isinstance(prompt, str) or not prompt.strip():
-            return ToolResult.error("`prompt` must be a non-empty string: the task or question for the agent")
+            return "`prompt` must be a non-empty string: the task or question for the agent"
         extra = sorted(set(arguments) - {"prompt"})
         if extra:
-            return ToolResult.error(
-                f"unexpected argument(s) {', '.join(extra)}; {self.name} takes only `prompt`"
-            )
-        reporter = ProgressReporter(ctx, total=float(self.agent.max_steps))
-        result = await self.agent.run(prompt, on_event=reporter)
-        return run_result(result)
+            return f"unexpected argument(s) {', '.join(extra)}; {self.name} takes only `prompt`"
+        return None
 
 
-def run_result(result: Any) -> ToolResult:
-    """The run's answer; a run that did not complete is an error result saying why (with any partial answer)."""
+def rejected(problem: str, *, simulated: bool = False) -> ToolResult:
+    """An error result for arguments the run never started with, shaped like ``OUTPUT_SCHEMA``."""
+    summary = {
+        "answer": "",
+        "status": "invalid_arguments",
+        "simulated": simulated,
+        "error": problem,
+        "steps": 0,
+        "tool_calls": [],
+        "usage": {},
+        "duration_s": 0.0,
+    }
+    return ToolResult(text=problem, is_error=True, structured=summary)
+
+
+def run_result(result: Any, *, simulated: bool = False) -> ToolResult:
+    """The run's answer; a run that did not complete is an error result saying why (with any partial answer).
+
+    ``simulated``: the answer is labelled as a scripted replay, first in the text and in ``simulated``."""
     calls = [
-        {"step": step.step, "name": call.name, "is_error": call.is_error}
+        {"step": step.step + 1, "name": call.name, "is_error": call.is_error}
         for step in result.steps
         for call in step.tool_calls
     ]
+    completed = result.status == "completed"
     summary = {
+        "answer": result.output or "",
         "status": result.status,
+        "simulated": simulated,
+        "error": None if completed else (result.error or "no reason given"),
         "steps": len(result.steps),
         "tool_calls": calls,
         "usage": result.usage,
         "duration_s": round(result.duration_s, 3),
     }
-    if result.status == "completed":
-        return ToolResult(text=result.output or "(the agent gave an empty answer)", structured=summary)
-    text = f"The agent stopped before finishing ({result.status}): {result.error or 'no reason given'}"
-    if result.output:
-        text += f"\n\nPartial answer:\n{result.output}"
-    return ToolResult(text=text, is_error=True, structured=summary)
+    if completed:
+        text = result.output or "(the agent gave an empty answer)"
+    else:
+        text = f"The agent stopped before finishing ({result.status}): {summary['error']}"
+        if result.output:
+            text += f"\n\nPartial answer:\n{result.output}"
+    if simulated:
+        text = f"{SIMULATED_LABEL}\n\n{text}"
+    return ToolResult(text=text, is_error=not completed, structured=summary)
 
 
 class ProgressReporter:

@@ -1,5 +1,5 @@
-"""Serving an MCP server: over stdio (stdout is the protocol, logs go to stderr), or over streamable HTTP
-on 127.0.0.1 behind a bearer token."""
+"""Serving an MCP server: over stdio (stdout is the protocol, logs go to stderr), or over HTTP on 127.0.0.1
+behind a bearer token: streamable HTTP at ``/mcp`` and the legacy SSE transport at ``/sse`` on one port."""
 
 from __future__ import annotations
 
@@ -44,9 +44,30 @@ async def serve_stdio(server: Any) -> None:
         await server.run(read, write, server.create_initialization_options())
 
 
+def local_only() -> Any:
+    """DNS-rebinding protection: the Host and any Origin must name this machine (as the SDK does on
+    loopback), for every transport alike."""
+    from mcp.server.transport_security import TransportSecuritySettings
+
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=True,
+        allowed_hosts=["127.0.0.1:*", "localhost:*", "[::1]:*"],
+        allowed_origins=["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"],
+    )
+
+
 def http_app(server: Any, *, token: str | None) -> Any:
-    """The streamable-HTTP ASGI app at ``/mcp``, behind ``BearerAuth`` unless ``token`` is None."""
-    app = server.streamable_http_app(streamable_http_path=PATH, host=HOST)
+    """The ASGI app: streamable HTTP at ``/mcp`` and SSE at ``/sse`` (messages to ``/messages/``), behind
+    ``BearerAuth`` unless ``token`` is None."""
+    from mcp_servers.sse import sse_routes
+
+    security = local_only()
+    app = server.streamable_http_app(
+        streamable_http_path=PATH,
+        host=HOST,
+        transport_security=security,
+        custom_starlette_routes=sse_routes(server, security),
+    )
     return app if token is None else BearerAuth(app, token)
 
 
@@ -58,9 +79,10 @@ async def serve_http(
     on_ready: Callable[[str], None] | None = None,
     log_level: str = "warning",
 ) -> None:
-    """Serve over streamable HTTP at ``http://127.0.0.1:<port>/mcp`` until interrupted.
+    """Serve over HTTP until interrupted: streamable HTTP at ``http://127.0.0.1:<port>/mcp``, SSE at
+    ``…/sse``.
 
-    ``port`` 0 picks a free port; ``on_ready`` gets the URL once the socket listens."""
+    ``port`` 0 picks a free port; ``on_ready`` gets the ``/mcp`` URL once the socket listens."""
     import uvicorn
 
     sock = bind_local(port)
@@ -83,6 +105,13 @@ async def serve_http(
             await anyio.sleep(0.02)
         if on_ready is not None:
             on_ready(url)
+
+
+def sse_url(url: str) -> str:
+    """The SSE endpoint next to the streamable-HTTP ``url`` (``…/mcp`` becomes ``…/sse``)."""
+    from mcp_servers.sse import SSE_PATH
+
+    return url.removesuffix(PATH) + SSE_PATH
 
 
 def bind_local(port: int) -> socket.socket:
@@ -108,11 +137,17 @@ async def serve_tools(
     port: int = 0,
     token: str | None = None,
 ) -> None:
-    """Serve agentkit tools over MCP: stdio by default, or streamable HTTP (``token`` None: no auth)."""
+    """Serve agentkit tools over MCP: stdio by default, or HTTP (streamable at ``/mcp``, SSE at ``/sse``;
+    ``token`` None: no auth)."""
     from mcp_servers.adapter import tool_server
 
     server = tool_server(tools, name=name, instructions=instructions)
     if http:
-        await serve_http(server, port=port, token=token, on_ready=lambda url: log.warning("serving %s", url))
+        await serve_http(
+            server,
+            port=port,
+            token=token,
+            on_ready=lambda url: log.warning("serving %s (SSE: %s)", url, sse_url(url)),
+        )
     else:
         await serve_stdio(server)

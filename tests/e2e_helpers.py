@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -64,3 +66,57 @@ def replay_script(**overrides: Any) -> dict[str, Any]:
     script = yaml.safe_load((QUICKSTART / "replay.yaml").read_text())
     script.update(overrides)
     return script
+
+
+def start_mcp_http(task: Path, log: Path, *extra: str) -> tuple[subprocess.Popen[bytes], int]:
+    """``python -m agentkit mcp TASK --http --port 0 EXTRA`` at log level info (access log included) with
+    its stderr in ``log``; the process and its port once it serves."""
+    command = [
+        sys.executable,
+        "-m",
+        "agentkit",
+        "mcp",
+        str(task),
+        "--http",
+        "--port",
+        "0",
+        "--log-level",
+        "info",
+    ]
+    with log.open("wb") as errors:
+        proc = subprocess.Popen(
+            [*command, *extra],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=errors,
+            env={**os.environ, "PYTHONPATH": str(ROOT), "AGENTKIT_MCP_TOKEN": ""},
+        )
+    for _ in range(300):
+        found = re.search(r"serving http://127\.0\.0\.1:(\d+)/mcp", log.read_text())
+        if found:
+            return proc, int(found.group(1))
+        if proc.poll() is not None:
+            break
+        time.sleep(0.1)
+    stop(proc)
+    raise AssertionError(f"agentkit mcp --http did not start:\n{log.read_text()}")
+
+
+def stop(proc: subprocess.Popen[Any]) -> None:
+    """Terminate ``proc`` and wait for it (killed after 10 s)."""
+    proc.terminate()
+    try:
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def installed_config(file: str, folder: Path, port: int) -> dict[str, Any]:
+    """``configs/FILE`` as a user installs it here: our Python, the task in ``folder``, the server's port."""
+    text = (ROOT / "configs" / file).read_text().replace("/absolute/path/to", str(folder))
+    config = json.loads(text.replace("127.0.0.1:8765", f"127.0.0.1:{port}"))
+    for entry in config["mcpServers"].values():
+        if entry.get("command") == "python":
+            entry["command"] = sys.executable
+    return config

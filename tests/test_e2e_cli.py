@@ -37,7 +37,7 @@ def test_run_end_to_end(tmp_path, mode):
         requests = sim.requests()
     assert proc.returncode == 0, proc.stderr
     _check_quickstart_run(out)
-    assert out["simulated"] is False
+    assert out["simulated"] is True  # the simulator says what it is in every response, and is labelled
     path = "/v1/completions" if mode == "native" else "/v1/chat/completions"
     model_calls = [r for r in requests if r["path"] == path]
     assert len(model_calls) == 2
@@ -63,9 +63,15 @@ def test_main_command_falls_back_to_a_labelled_simulation():
     out = json.loads(proc.stdout)
     _check_quickstart_run(out)
     assert out["simulated"] is True
-    notices = [line for line in proc.stderr.splitlines() if "SIMULATION" in line]
+    lines = proc.stderr.splitlines()
+    notices = [line for line in lines if line.startswith("SIMULATION")]
     assert len(notices) == 1 and "replay.yaml" in notices[0] and "no model runs" in notices[0]
-    assert ".." not in notices[0]  # one sentence runs into the next cleanly
+    assert len(notices[0]) < 200 and "--verbose" in notices[0]  # one line; the details under --verbose
+    assert "hf download" not in proc.stderr
+    # Labelled in every step header and in the closing line too.
+    headers = [line for line in lines if "step " in line and "thinking" in line]
+    assert len(headers) == 2 and all("SIMULATION" in h for h in headers)
+    assert "completed" in lines[-1] and "SIMULATION" in lines[-1]
 
 
 def test_plain_output_and_live_view():

@@ -4,6 +4,7 @@ server beside them, and nothing left running afterwards (real peers, real proces
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import yaml
@@ -12,10 +13,12 @@ from mcp_fixtures.peers import (  # noqa: F401  (fixture)
     everything_http,
     no_leftover_processes,
     require_everything,
+    require_memory,
     require_time_server,
 )
 
 from agentkit import Assistant
+from agentkit.config import TaskError, load_task
 from agentkit.testing import serve_in_thread
 from tests.e2e_helpers import cli
 
@@ -218,3 +221,69 @@ def test_a_servers_own_call_timeout_replaces_the_tasks_tool_timeout(tmp_path):
     slow, plain = json.loads(proc.stdout)["steps"][0]["tool_calls"]
     assert (slow["result"], slow["is_error"]) == ("waited 1.2 s", False)
     assert plain["is_error"] and "timed out after 0.5 s" in plain["result"]
+
+
+def test_ide_variables_in_a_task_file_and_two_writes_of_one_step_both_kept(tmp_path, monkeypatch):
+    """task.yaml's mcp_servers use ${workspaceFolder} / ${userHome} in args, cwd, env and envFile, as an IDE
+    config does; the model writes twice to server-memory in one step and both entities are kept."""
+    memory_js = Path(require_memory()).resolve()  # .bin/mcp-server-memory links to the package's script
+    home = tmp_path / "home"
+    (home / "peers").mkdir(parents=True)
+    (home / "peers" / "memory.js").symlink_to(memory_js)
+    (tmp_path / "work").mkdir()
+    (tmp_path / "mcp.env").write_text("MEMORY_LOG_TAG=from-env-file\n")
+    script = {
+        "model": "Qwen3-8B",
+        "replies": [
+            {
+                "tool_calls": [
+                    {
+                        "name": "create_entities",
+                        "arguments": {
+                            "entities": [{"name": "alice", "entityType": "person", "observations": ["a"]}]
+                        },
+                    },
+                    {
+                        "name": "create_entities",
+                        "arguments": {
+                            "entities": [{"name": "bob", "entityType": "person", "observations": ["b"]}]
+                        },
+                    },
+                ]
+            },
+            {"text": "Both saved."},
+        ],
+    }
+    with serve_in_thread(script) as sim:
+        (tmp_path / "task.yaml").write_text(
+            f"model: {{endpoint: {sim.base_url}}}\n"
+            "prompt: Remember Alice and Bob.\n"
+            "mcp_servers:\n"
+            "  memory:\n"
+            "    command: node\n"
+            '    args: ["${userHome}/peers/memory.js"]\n'
+            '    cwd: "${workspaceFolder}/work"\n'
+            '    env: {MEMORY_FILE_PATH: "${workspaceFolder}/memory.jsonl"}\n'
+            '    envFile: "${workspaceFolder}/mcp.env"\n'
+        )
+        env = {"HOME": str(home)}
+        proc = cli("run", str(tmp_path / "task.yaml"), "--json", env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    calls = json.loads(proc.stdout)["steps"][0]["tool_calls"]
+    assert [c["is_error"] for c in calls] == [False, False], calls
+    saved = [json.loads(line)["name"] for line in (tmp_path / "memory.jsonl").read_text().splitlines()]
+    assert sorted(saved) == ["alice", "bob"]
+    monkeypatch.setenv("HOME", str(home))
+    server = load_task(tmp_path / "task.yaml").mcp_servers["memory"]
+    assert server.args == (f"{home}/peers/memory.js",) and server.cwd == str(tmp_path / "work")
+    assert server.env == {"MEMORY_LOG_TAG": "from-env-file", "MEMORY_FILE_PATH": f"{tmp_path}/memory.jsonl"}
+
+
+def test_ide_variables_outside_mcp_servers_are_named_as_such(tmp_path):
+    (tmp_path / "task.yaml").write_text("prompt: look in ${workspaceFolder}\n")
+    with pytest.raises(TaskError, match=r"filled in only inside mcp_servers"):
+        load_task(tmp_path / "task.yaml")
+    (tmp_path / "task.yaml").write_text(  # the IDE spelling of the section too
+        'prompt: hi\nmcpServers:\n  files: {command: ls, args: ["${workspaceFolder}"]}\n'
+    )
+    assert load_task(tmp_path / "task.yaml").mcp_servers["files"].args == (str(tmp_path),)

@@ -4,6 +4,7 @@ import base64
 import json
 from contextlib import ExitStack
 
+import mcp.types as types
 import pytest
 from mcp_fixtures.peers import (  # noqa: F401  (fixture)
     TOOLS_SERVER,
@@ -86,6 +87,9 @@ async def test_resources_offered_through_read_resource():
         )
         blob = await reader.call({"uri": "demo://resource/dynamic/blob/3"}, ToolContext())
         assert blob.text.startswith("[resource demo://resource/dynamic/blob/3 (text/plain, ")
+        assert blob.text.splitlines()[1].startswith(
+            "Resource 3: This is a base64 blob"
+        )  # decoded for the model
         assert base64.b64decode(blob.attachments[0]["blob"]).startswith(b"Resource 3:")
         missing = await reader.call({"uri": "demo://no/such/thing"}, ToolContext())
         assert missing.is_error and "refused reading 'demo://no/such/thing'" in missing.text
@@ -189,7 +193,7 @@ async def test_time_server_over_stdio():
         now = await ts.get("get_current_time").call({"timezone": "Europe/Paris"}, ToolContext())
         assert not now.is_error and now.structured["timezone"] == "Europe/Paris"
         bad = await ts.get("get_current_time").call({"timezone": "Mars/Olympus_Mons"}, ToolContext())
-        assert bad.is_error and "Mars/Olympus_Mons" in bad.text
+        assert bad.is_error and bad.text.startswith("Error: ") and "Mars/Olympus_Mons" in bad.text
 
 
 async def test_two_servers_with_clashing_tool_names_get_prefixes():
@@ -221,3 +225,35 @@ async def test_http_headers_with_variables_reach_the_server_and_a_bad_token_is_n
         async with ToolSet(providers=providers_from_config({"mcpServers": config})) as ts:
             assert (await ts.get("whoami").call({}, ToolContext())).text == "Bearer t0k3n"
             assert "HTTP 401 Unauthorized (check the token in its `headers`)" in ts.provider_errors["bad"]
+
+
+async def test_a_tool_that_needs_a_task_runs_as_one_with_progress_and_a_timeout_cancels_it():
+    binary = require_everything()
+    progress = Progress()
+    config = {"command": binary, "args": ["stdio"]}
+    asked: list[str] = []
+
+    async def elicit(message, schema):
+        asked.append(message)
+        return {"interpretation": "oceanography"}
+
+    providers = providers_from_config({"everything": config}, elicitation_handler=elicit)
+    async with ToolSet(providers=providers) as ts:
+        research = ts.get("simulate-research-query")  # execution.taskSupport: required
+        assert research.as_task
+        result = await research.call({"topic": "tides"}, ToolContext(progress=progress))
+        assert not result.is_error, result.text
+        assert "tides" in result.text
+        assert any("Analyzing content" in (message or "") for _, _, message in progress.seen)
+        # A task that needs input (status input_required): the question arrives through tasks/result.
+        unclear = await research.call({"topic": "tides", "ambiguous": True}, ToolContext())
+        assert not unclear.is_error and "oceanography" in unclear.text
+        assert asked and "multiple interpretations" in asked[0]
+
+    config = {"command": binary, "args": ["stdio"], "call_timeout": 1.5}
+    async with ToolSet(providers=providers_from_config({"everything": config})) as ts:
+        [provider] = ts.providers
+        slow = await ts.get("simulate-research-query").call({"topic": "tides"}, ToolContext())
+        assert slow.is_error and "within 1.5 s (call_timeout); it was cancelled" in slow.text
+        listed = await provider._session.send_request(types.ListTasksRequest(), types.ListTasksResult)
+        assert [t.status for t in listed.tasks] == ["cancelled"]  # the server was told, not left running

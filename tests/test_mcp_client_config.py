@@ -239,6 +239,12 @@ def test_result_with_text_image_resources_and_links():
             types.ResourceLink(
                 type="resource_link", uri="file:///c.md", name="c.md", mime_type="text/markdown"
             ),
+            types.EmbeddedResource(
+                type="resource",
+                resource=types.BlobResourceContents(
+                    uri="file:///d.txt", mime_type="text/plain; charset=utf-8", blob="aGVsbG8gYmxvYg=="
+                ),
+            ),
         ]
     )
     out = to_tool_result(result, 10_000)
@@ -250,8 +256,16 @@ def test_result_with_text_image_resources_and_links():
         "hello",
         "[resource file:///b.bin (application/zip, 3 B)]",
         "[resource link c.md: file:///c.md (text/markdown)]",
+        "[resource file:///d.txt (text/plain; charset=utf-8, 10 B)]",
+        "hello blob",
     ]
-    assert [a["type"] for a in out.attachments] == ["image", "resource", "resource", "resource_link"]
+    assert [a["type"] for a in out.attachments] == [
+        "image",
+        "resource",
+        "resource",
+        "resource_link",
+        "resource",
+    ]
     assert out.attachments[0]["data"] == PNG_B64
     json.dumps(out.attachments)  # kept for --json output
 
@@ -269,9 +283,9 @@ def test_is_error_becomes_an_error_result_and_output_is_capped():
     error = to_tool_result(
         types.CallToolResult(content=[types.TextContent(type="text", text="bad")], is_error=True), 100
     )
-    assert error.is_error and error.text == "bad"
+    assert error.is_error and error.text == "Error: bad"
     empty_error = to_tool_result(types.CallToolResult(content=[], is_error=True), 100)
-    assert empty_error.is_error and "without a message" in empty_error.text
+    assert empty_error.is_error and empty_error.text == "Error: the tool reported a failure without a message"
     long = to_tool_result(types.CallToolResult(content=[types.TextContent(type="text", text="y" * 500)]), 100)
     assert long.text.startswith("y" * 100) and long.text.endswith(
         "[output cut: showing 100 of 500 characters]"
@@ -305,6 +319,33 @@ def test_schema_refs_inlined_titles_dropped_and_always_an_object():
     }
     assert "$defs" in schema  # the server's schema is left as it was
     assert tool_parameters({}) == {"type": "object", "properties": {}}
+
+
+def test_schema_clean_up_touches_only_schema_keywords_never_values():
+    value = {"title": "untitled", "$id": "kept", "$ref": "#/$defs/Doc"}
+    schema = {
+        "type": "object",
+        "properties": {
+            "doc": {
+                "type": "object",
+                "title": "Doc",
+                "default": value,
+                "examples": [value],
+                "properties": {"title": {"type": "string", "title": "Title", "const": {"title": "x"}}},
+            },
+            "kind": {"enum": [{"title": "a"}], "title": "Kind"},
+            "default": {"$ref": "#/$defs/Doc"},  # a property named like a keyword is still a schema
+            "items": {"type": "array", "items": {"title": "Item", "type": "string"}},
+        },
+        "$defs": {"Doc": {"type": "string", "title": "Doc"}},
+    }
+    flat = tool_parameters(schema)
+    doc = flat["properties"]["doc"]
+    assert doc["default"] == value and doc["examples"] == [value]
+    assert doc["properties"]["title"] == {"type": "string", "const": {"title": "x"}}
+    assert flat["properties"]["kind"] == {"enum": [{"title": "a"}]}
+    assert flat["properties"]["default"] == {"type": "string"}
+    assert flat["properties"]["items"] == {"type": "array", "items": {"type": "string"}}
 
 
 @pytest.mark.anyio

@@ -17,7 +17,7 @@ from agentkit.llm.types import StepFinished, StepOutput, Usage
 from agentkit.qwen3.types import ParsedOutput, ToolCall
 from agentkit.tooling import ToolPolicy, tool
 from mcp_servers.adapter import tool_server
-from mcp_servers.agent_tool import AgentTool, check_tool_name, describe_agent
+from mcp_servers.agent_tool import SIMULATED_LABEL, AgentTool, check_tool_name, describe_agent
 from mcp_servers.client_questions import ask_approval
 
 pytestmark = pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning")
@@ -62,8 +62,9 @@ ADD_THEN_ANSWER = (
 
 
 @asynccontextmanager
-async def serving(agent: Agent, *, elicit: Any = None):
-    server = tool_server([AgentTool(agent, description=describe_agent(agent, "qwen3-test"))], name="agent")
+async def serving(agent: Agent, *, elicit: Any = None, simulated: bool = False):
+    tool = AgentTool(agent, description=describe_agent(agent, "qwen3-test"), simulated=simulated)
+    server = tool_server([tool], name="agent")
     async with create_client_server_memory_streams() as (client_streams, server_streams):
         async with anyio.create_task_group() as tg:
             tg.start_soon(
@@ -95,7 +96,7 @@ async def test_the_agent_answers_with_progress_per_step_and_tool_call():
     assert "qwen3-test" in listing[0].description and "add" in listing[0].description
     assert not result.is_error and result.content[0].text == "2 + 3 = 5."
     assert result.structured_content["status"] == "completed"
-    assert result.structured_content["tool_calls"] == [{"step": 0, "name": "add", "is_error": False}]
+    assert result.structured_content["tool_calls"] == [{"step": 1, "name": "add", "is_error": False}]
     messages = [m for _, _, m in progress]
     assert messages[0] == "step 1: model thinking"
     assert messages[1] == 'step 1: calling add({"a": 2, "b": 3})'
@@ -142,14 +143,14 @@ async def test_approval_is_asked_of_the_client_by_elicitation():
     async with serving(_agent_asking_for_add(), elicit=elicit) as session:
         result = await session.call_tool("run_agent", {"prompt": "What is 2 + 3?"})
     assert asked == ['The agent wants to call the tool add with {"a": 2, "b": 3}. Allow it?']
-    assert result.structured_content["tool_calls"] == [{"step": 0, "name": "add", "is_error": False}]
+    assert result.structured_content["tool_calls"] == [{"step": 1, "name": "add", "is_error": False}]
 
 
 @pytest.mark.anyio
 async def test_without_elicitation_support_the_call_is_refused():
     async with serving(_agent_asking_for_add()) as session:
         result = await session.call_tool("run_agent", {"prompt": "What is 2 + 3?"})
-    assert result.structured_content["tool_calls"] == [{"step": 0, "name": "add", "is_error": True}]
+    assert result.structured_content["tool_calls"] == [{"step": 1, "name": "add", "is_error": True}]
 
 
 def test_tool_names_are_checked():
@@ -184,3 +185,48 @@ async def test_cancelling_the_request_cancels_the_run():
             while not state["cancelled"]:
                 await anyio.sleep(0.01)
         assert (await session.call_tool("run_agent", {"prompt": ""})).is_error  # the session still serves
+
+
+@pytest.mark.anyio
+async def test_every_result_matches_the_declared_output_schema():
+    """The SDK client's own validator accepts every result: an answer, a run stopped early, bad arguments."""
+    async with serving(Agent(PreparedLLM(*ADD_THEN_ANSWER), [add], max_steps=4)) as session:
+        (listed,) = (await session.list_tools()).tools
+        answered = await session.call_tool("run_agent", {"prompt": "What is 2 + 3?"})
+        bad = await session.call_tool("run_agent", {"prompt": ""})
+        for result in (answered, bad):
+            await session.validate_tool_result("run_agent", result)
+    async with serving(Agent(PreparedLLM(ADD_THEN_ANSWER[0]), [add], max_steps=1)) as session:
+        stopped = await session.call_tool("run_agent", {"prompt": "loop"})
+        await session.validate_tool_result("run_agent", stopped)
+    assert listed.output_schema["type"] == "object"
+    assert (
+        answered.structured_content["answer"] == "2 + 3 = 5." and answered.structured_content["error"] is None
+    )
+    assert bad.structured_content["status"] == "invalid_arguments" and bad.is_error
+    assert stopped.structured_content["status"] == "max_steps" and stopped.structured_content["error"]
+
+
+@pytest.mark.anyio
+async def test_annotations_say_what_a_run_may_do():
+    async with serving(Agent(PreparedLLM(_turn("hi")), [])) as session:
+        (bare,) = (await session.list_tools()).tools
+    async with serving(Agent(PreparedLLM(_turn("hi")), [add])) as session:
+        (tooled,) = (await session.list_tools()).tools
+    assert bare.annotations.read_only_hint is True and bare.annotations.open_world_hint is False
+    # `add` says nothing about itself, so the agent may change things and reach out
+    assert tooled.annotations.read_only_hint is False and tooled.annotations.destructive_hint is True
+    assert tooled.annotations.idempotent_hint is False and tooled.annotations.open_world_hint is True
+
+
+@pytest.mark.anyio
+async def test_a_simulated_answer_says_so_in_the_result_itself():
+    async with serving(Agent(PreparedLLM(_turn("Paris.")), []), simulated=True) as session:
+        (listed,) = (await session.list_tools()).tools
+        result = await session.call_tool("run_agent", {"prompt": "Capital of France?"})
+    assert result.content[0].text == f"{SIMULATED_LABEL}\n\nParis."
+    assert result.structured_content["simulated"] is True and result.structured_content["answer"] == "Paris."
+    assert "SIMULATED" in listed.description
+    async with serving(Agent(PreparedLLM(_turn("Paris.")), [])) as session:
+        real = await session.call_tool("run_agent", {"prompt": "Capital of France?"})
+    assert real.content[0].text == "Paris." and real.structured_content["simulated"] is False

@@ -22,6 +22,9 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
+from mcp_servers.agent_tool import SIMULATED_LABEL
+from tests.e2e_helpers import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning")
 QWEN3_MODULES = ("agentkit.qwen3.template", "agentkit.qwen3.tokens")
@@ -79,8 +82,10 @@ async def _ask(session: ClientSession) -> tuple[types.CallToolResult, list[str |
 
 def _check_answer(result: types.CallToolResult, messages: list[str | None]) -> None:
     assert not result.is_error, result.content
-    assert result.content[0].text == "It is sunny in Paris, 21 °C."
-    assert result.structured_content["tool_calls"] == [{"step": 0, "name": "get_weather", "is_error": False}]
+    # the endpoint is agentkit's simulator (it says so in every response): the answer is labelled
+    assert result.content[0].text == f"{SIMULATED_LABEL}\n\nIt is sunny in Paris, 21 °C."
+    assert result.structured_content["simulated"] is True
+    assert result.structured_content["tool_calls"] == [{"step": 1, "name": "get_weather", "is_error": False}]
     assert any(m and m.startswith('step 1: calling get_weather({"city": "Paris"') for m in messages), messages
     assert messages[-1] == "finished: completed"
 
@@ -234,7 +239,25 @@ def test_an_unreachable_model_stops_the_server_with_a_clear_error(tmp_path: Path
         timeout=60,
     )
     assert proc.returncode == 1
-    assert proc.stderr.startswith(
-        "error: the task names no model.endpoint and nothing answers at http://127.0.0.1:9/v1"
-    )
+    assert proc.stderr.startswith("error: no model to run this task. Tried, in order:")
+    assert "$AGENTKIT_ENDPOINT=http://127.0.0.1:9/v1: nothing answers there" in proc.stderr
     assert "Traceback" not in proc.stderr and proc.stdout == ""
+
+
+@needs_simulator
+@pytest.mark.anyio
+async def test_a_task_on_its_simulation_script_labels_every_answer(tmp_path: Path):
+    """No endpoint answers: the agent replays the task's `simulation:` script, and the MCP result itself
+    (text and structuredContent) says so, not only stderr."""
+    task = ROOT / "tests" / "fixtures" / "conformance" / "task.yaml"
+    env = {**_env(), "AGENTKIT_ENDPOINT": f"http://127.0.0.1:{free_port()}/v1"}
+    params = StdioServerParameters(command=sys.executable, args=["-m", "agentkit", "mcp", str(task)], env=env)
+    with (tmp_path / "stderr.txt").open("w") as errlog:
+        async with stdio_client(params, errlog=errlog) as (read, write):
+            async with ClientSession(read, write) as session:
+                await session.initialize()
+                result = await session.call_tool("run_agent", {"prompt": "Say hello."})
+    assert "SIMULATION" in (tmp_path / "stderr.txt").read_text()
+    assert result.content[0].text.startswith("[SIMULATED: no model ran")
+    assert result.content[0].text.endswith("Hello from agentkit.")
+    assert result.structured_content["simulated"] is True

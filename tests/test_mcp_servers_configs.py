@@ -25,7 +25,11 @@ JSON_CONFIGS = {
     "cursor_mcp.json": "mcpServers",
     "vscode_mcp.json": "servers",
     "claude_code_mcp.json": "mcpServers",
+    "qwen_code_settings.json": "mcpServers",
+    "gemini_settings.json": "mcpServers",
 }
+# Qwen Code and Gemini CLI read `url` as SSE and `httpUrl` as streamable HTTP.
+SSE_URL, HTTP_URL = "http://127.0.0.1:8765/sse", "http://127.0.0.1:8765/mcp"
 
 
 def _servers(file: str) -> dict[str, Any]:
@@ -38,7 +42,7 @@ def _kind(entry: dict[str, Any]) -> str:
         return "web_search"
     if args[:3] == ["-m", "agentkit", "mcp"]:
         return "agent"
-    return "http" if "url" in entry else "other"
+    return "http" if "url" in entry or "httpUrl" in entry else "other"
 
 
 @pytest.mark.parametrize("file", sorted(JSON_CONFIGS))
@@ -49,9 +53,28 @@ def test_each_config_has_both_servers_in_its_ide_shape(file: str):
     for entry in servers.values():
         if file in ("vscode_mcp.json", "claude_code_mcp.json"):
             assert entry["type"] in ("stdio", "http")
-        if "url" in entry:
-            assert entry["url"] == "http://127.0.0.1:8765/mcp"
+        if file in ("qwen_code_settings.json", "gemini_settings.json"):
+            if "url" in entry:
+                assert entry["url"] == SSE_URL and entry["type"] == "sse"
+            if "httpUrl" in entry:
+                assert entry["httpUrl"] == HTTP_URL
+            if kinds.count("http"):
+                assert {"url" in e for e in servers.values() if _kind(e) == "http"} == {True, False}
+            if _kind(entry) == "http":  # their settings expand $VAR
+                assert entry["headers"]["Authorization"] == "Bearer $AGENTKIT_MCP_TOKEN"
+        elif "url" in entry:
+            assert entry["url"] == HTTP_URL
             assert entry["headers"]["Authorization"].startswith("Bearer ${")
+
+
+def test_the_qwen_code_config_approves_exactly_its_own_tools():
+    """Qwen Code names an MCP tool mcp__<server>__<tool>; headless it declines tools not allowed."""
+    config = json.loads((CONFIGS / "qwen_code_settings.json").read_text())
+    expected = {
+        f"mcp__{name}__{'web_search' if _kind(entry) == 'web_search' else 'run_agent'}"
+        for name, entry in config["mcpServers"].items()
+    }
+    assert set(config["permissions"]["allow"]) == expected
 
 
 def test_the_claude_code_script_is_valid_bash_and_adds_both_servers():

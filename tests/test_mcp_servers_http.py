@@ -1,5 +1,6 @@
-"""Streamable HTTP serving on 127.0.0.1 (``mcp_servers.transports``): the bearer token is required, and the
-SDK's real HTTP client works with it; without a token configured, no header is needed."""
+"""HTTP serving on 127.0.0.1 (``mcp_servers.transports``): streamable HTTP at /mcp and SSE at /sse, the
+bearer token required on both, the same Host/Origin checks, and the SDK's real clients working with it;
+no OAuth metadata (404 with the bearer hint); without a token configured, no header is needed."""
 
 from __future__ import annotations
 
@@ -11,13 +12,14 @@ import anyio
 import httpx
 import pytest
 from mcp.client.session import ClientSession
+from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
 from agentkit.tooling.base import ToolContext, ToolResult
 from mcp_servers.adapter import tool_server
 from mcp_servers.auth import new_token
-from mcp_servers.transports import bind_local, serve_http
+from mcp_servers.transports import bind_local, serve_http, sse_url
 
 log = logging.getLogger("agentkit.test_http")
 pytestmark = pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning")
@@ -89,8 +91,11 @@ async def test_requests_without_the_right_token_get_401():
             missing = await client.post(url, json=INIT, headers=headers)
             wrong = await client.post(url, json=INIT, headers={**headers, "authorization": "Bearer nope"})
         assert missing.status_code == wrong.status_code == 401
-        assert missing.headers["www-authenticate"].startswith("Bearer")
+        # RFC 6750 3.1: no error code without credentials; no resource_metadata (this is no OAuth server)
+        assert missing.headers["www-authenticate"] == 'Bearer realm="agentkit"'
+        assert wrong.headers["www-authenticate"].startswith('Bearer realm="agentkit", error="invalid_token"')
         assert "Authorization: Bearer <token>" in missing.json()["error_description"]
+        assert "Authorization: Bearer <token>" in wrong.json()["error_description"]
         assert await _echo_over_mcp(url, {"Authorization": f"Bearer {token}"}) == "over http"
 
 
@@ -111,9 +116,62 @@ async def test_the_bearer_scheme_is_case_insensitive():
 
 
 @pytest.mark.anyio
+async def test_oauth_discovery_finds_no_metadata_and_the_bearer_hint():
+    """A client that tries OAuth after the 401 gets 404 (without a token) on every document and endpoint
+    it probes, each saying what to send instead; the metadata is not hidden behind the token either."""
+    async with http_server(new_token()) as url:
+        base = url.removesuffix("/mcp")
+        async with httpx.AsyncClient() as client:
+            for path in (
+                "/.well-known/oauth-protected-resource",
+                "/.well-known/oauth-protected-resource/mcp",
+                "/.well-known/oauth-authorization-server",
+                "/.well-known/openid-configuration",
+                "/mcp/.well-known/openid-configuration",
+                "/register",
+                "/authorize",
+                "/token",
+            ):
+                answer = await client.get(base + path)
+                assert answer.status_code == 404, path
+                assert "www-authenticate" not in answer.headers
+                assert "does not use OAuth" in answer.json()["error_description"]
+                assert "Authorization: Bearer <token>" in answer.json()["error_description"]
+
+
+async def _echo_over_sse(url: str, headers: dict[str, str]) -> str:
+    async with sse_client(url, headers=headers) as (read, write):
+        async with ClientSession(read, write) as session:
+            await session.initialize()
+            result = await session.call_tool("echo", {"text": "over sse"})
+            return result.content[0].text
+
+
+@pytest.mark.anyio
+async def test_sse_is_served_next_to_streamable_http_behind_the_same_checks():
+    token = new_token()
+    async with http_server(token) as url:
+        sse = sse_url(url)
+        assert sse == url.removesuffix("/mcp") + "/sse"
+        good = {"Authorization": f"Bearer {token}"}
+        assert await _echo_over_sse(sse, good) == "over sse"
+        assert await _echo_over_mcp(url, good) == "over http"  # both transports on one port
+        async with httpx.AsyncClient() as client:
+            assert (await client.get(sse)).status_code == 401
+            posted = await client.post(url.removesuffix("/mcp") + "/messages/?session_id=0", json=INIT)
+            assert posted.status_code == 401  # the message endpoint needs the token too
+            foreign = await client.get(sse, headers={**good, "origin": "http://evil.example"})
+            assert foreign.status_code == 403  # DNS-rebinding protection, as on /mcp
+            rebound = await client.get(sse, headers={**good, "host": "evil.example"})
+            assert rebound.status_code == 421
+            assert (await client.post(sse, json=INIT, headers=good)).status_code == 405
+
+
+@pytest.mark.anyio
 async def test_without_a_token_configured_no_header_is_needed():
     async with http_server(None) as url:
         assert await _echo_over_mcp(url, {}) == "over http"
+        assert await _echo_over_sse(sse_url(url), {}) == "over sse"
 
 
 @pytest.mark.anyio

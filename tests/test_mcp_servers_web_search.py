@@ -5,12 +5,14 @@ backend function and serves it through the same ``mcp_servers.web_search.serve``
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from mcp.client.session import ClientSession
+from mcp.client.sse import sse_client
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
 from mcp_servers.web_search import parse_options
@@ -27,7 +29,7 @@ FAKE_SERVER = """
 import sys
 from ddgs.exceptions import RatelimitException
 from tools.web_search import WebSearchOptions, WebSearchTool
-from mcp_servers.web_search import serve
+from mcp_servers.web_search import build_parser, serve
 
 calls = []
 
@@ -39,7 +41,9 @@ def backend(query, *, region, safesearch, timelimit, max_results):
             for i in range(1, 10)]
     return hits[:max_results]
 
-sys.exit(serve(WebSearchTool(WebSearchOptions(max_results=3, retries=1, backoff=0), backend=backend)))
+args = build_parser().parse_args()
+tool = WebSearchTool(WebSearchOptions(max_results=3, retries=1, backoff=0), backend=backend)
+sys.exit(serve(tool, http=args if args.http else None))
 """
 
 
@@ -69,6 +73,7 @@ async def test_searches_over_stdio_with_the_tools_own_schema(tmp_path: Path):
                 bad = await session.call_tool("web_search", {"query": "x", "colour": "red"})
     assert init.server_info.name == "agentkit-web-search"
     assert [t.name for t in tools] == ["web_search"]
+    assert tools[0].annotations.read_only_hint is True and tools[0].annotations.open_world_hint is True
     assert tools[0].input_schema == WebSearchTool(WebSearchOptions()).parameters
     assert not found.is_error
     assert found.content[0].text.splitlines()[0] == "1. qwen3 result 1"
@@ -101,3 +106,45 @@ def test_options_are_read_as_yaml_values():
     }
     with pytest.raises(ValueError, match="write KEY=VALUE"):
         parse_options(["max_results"])
+
+
+@pytest.mark.anyio
+async def test_serves_http_and_sse_behind_the_token(tmp_path: Path):
+    import anyio
+    import httpx
+
+    script = tmp_path / "fake_web_search.py"
+    script.write_text(FAKE_SERVER)
+    command = [sys.executable, str(script), "--http", "--port", "0", "--token", "web-token"]
+    proc = subprocess.Popen(command, env=_env(), stdin=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stderr is not None
+        line = await anyio.to_thread.run_sync(proc.stderr.readline)
+        found = re.search(
+            r"serving (http://127\.0\.0\.1:\d+)/mcp \(streamable HTTP\) and \S+/sse \(SSE\)", line
+        )
+        assert found and "<your token>" in line, line
+        base = found.group(1)
+        async with sse_client(f"{base}/sse", headers={"Authorization": "Bearer web-token"}) as (read, write):
+            async with ClientSession(read, write) as session:
+                await session.initialize()
+                hits = await session.call_tool("web_search", {"query": "qwen3"})
+        async with httpx.AsyncClient() as client:
+            refused = await client.get(f"{base}/sse")
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    assert hits.content[0].text.splitlines()[0] == "1. qwen3 result 1"
+    assert refused.status_code == 401
+
+
+def test_http_flags_need_http():
+    proc = subprocess.run(
+        [sys.executable, "-m", "mcp_servers.web_search", "--token", "x"],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        stdin=subprocess.DEVNULL,
+        timeout=60,
+    )
+    assert proc.returncode == 2 and "--token applies to HTTP only; add --http" in proc.stderr

@@ -70,7 +70,7 @@ def test_oom_message_lists_next_plans_as_commands(plan):
     [
         ("OSError: [Errno 98] Address already in use", "port 8000 is already in use"),
         ("Model architectures ['X'] are not supported", "does not support the architecture Qwen3ForCausalLM"),
-        ("GatedRepoError: 401", "huggingface-cli login"),
+        ("GatedRepoError: 401", "hf auth login"),
         ("something odd happened", "vllm exited with status 2 while starting Qwen3-32B."),
     ],
 )

@@ -170,7 +170,8 @@ def test_dry_run_command_follows_the_installed_vllm(fake, monkeypatch, version, 
     )
     assert run.returncode == 0, run.stderr
     plan = json.loads(run.stdout)
-    assert plan["engine_version"] == version.removesuffix(".post1")
+    assert plan["engine_version"] == version  # post releases kept
+    assert plan["engine_version_source"].endswith("--version`")  # the stand-in has no package metadata
     assert all(r["command"].endswith(tail) for r in plan["replicas"])
     assert ("predates the qwen3 reasoning parser" in plan["parsers"]) == version.startswith("0.8")
 
@@ -367,6 +368,18 @@ def test_serve_dry_run_prints_the_plan_and_json(fake):
     assert "CUDA_VISIBLE_DEVICES=3" in run.stdout and "--port 8003" in run.stdout
     run = subprocess.run(
         [sys.executable, "-m", "agentkit", "serve", "Qwen/Qwen3-235B-A22B-FP8", "--dry-run", "--json"],
+        capture_output=True,
+        text=True,
+        env={**env, "HF_HUB_CACHE": str(fake.tmp / "empty")},
+        cwd=REPO,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr  # planned from the built-in Qwen3 catalog
+    plan = json.loads(run.stdout)
+    assert plan["model_facts_source"].startswith("agentkit's built-in Qwen3 catalog")
+    assert any("not in the local Hugging Face cache" in n for n in plan["notes"])
+    run = subprocess.run(
+        [sys.executable, "-m", "agentkit", "serve", "someone/Unknown-7B", "--dry-run", "--json"],
         capture_output=True,
         text=True,
         env={**env, "HF_HUB_CACHE": str(fake.tmp / "empty")},
@@ -588,5 +601,5 @@ async def test_missing_weights_are_refused_before_launch(fake, monkeypatch):
     ) as err:
         async with ensure_server({"path": str(folder), "port": free_ports(1)}):
             pass
-    assert f"huggingface-cli download Qwen/Qwen3-0.6B --local-dir {folder}" in str(err.value)
+    assert f"hf download Qwen/Qwen3-0.6B --local-dir {folder}" in str(err.value)
     assert fake.records() == []

@@ -9,7 +9,7 @@ import pytest
 from rich.console import Console
 
 from agentkit.assistant import Assistant
-from agentkit.cli import _terminal_approver
+from agentkit.terminal_approval import terminal_approver
 from agentkit.testing import run_simulator
 from tools import builtin_tool
 
@@ -74,7 +74,7 @@ async def test_terminal_prompt_shows_the_call_verbatim_and_asks_one_at_a_time():
         seen_at_answer.append(out.getvalue())
         return next(answers)
 
-    approve = _terminal_approver(console, None, readline)
+    approve = terminal_approver(console, None, readline)
     hidden = "print('A')  # [conceal]\nprint('HIDDEN')  # [/conceal] [/] \u202e"
     results: dict[str, bool] = {}
 
@@ -85,8 +85,12 @@ async def test_terminal_prompt_shows_the_call_verbatim_and_asks_one_at_a_time():
         tg.start_soon(ask, "first", hidden)
         await anyio.sleep(0.05)
         tg.start_soon(ask, "second", "print('B')")
-    # Markup in the arguments is shown as typed, never interpreted (no hidden text, no MarkupError).
-    assert "[conceal]\\nprint('HIDDEN')  # [/conceal] [/] \\u202e" in seen_at_answer[0]
+    # Code is shown as code, one line per line; markup in it is shown as typed, never interpreted (no
+    # hidden text, no MarkupError), and invisible characters are escaped.
+    assert (
+        "code:\n  print('A')  # [conceal]\n  print('HIDDEN')  # [/conceal] [/] \\u202e\n" in seen_at_answer[0]
+    )
+    assert "\\n" not in seen_at_answer[0].replace("\\u202e", "")
     # The second question appears only after the first is answered: each answer goes to its own call.
     assert "print('B')" not in seen_at_answer[0] and "print('B')" in seen_at_answer[1]
     assert results == {"first": True, "second": False}

@@ -58,6 +58,8 @@ class WebSearchTool:
 
     name = "web_search"
     default_approval = "allow"
+    # MCP's behaviour hints (served by mcp_servers): it only reads, from the open web
+    annotations = {"title": "Web search", "readOnlyHint": True, "openWorldHint": True}
 
     def __init__(
         self,

@@ -121,6 +121,8 @@ class Agent:
         self.sampling = dict(sampling or {})
         self.max_tokens = max_tokens
         self.approve = approve
+        self.simulation: str | None = None
+        """Set by ``open_agent`` when the model is agentkit's simulator: the notice saying so."""
         self._limiter = anyio.CapacityLimiter(parallel_tools)
 
     def initial_messages(self, prompt: str | list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -38,6 +38,7 @@ class ToolCallRecord:
 @dataclass(slots=True)
 class StepRecord:
     step: int
+    """The step's index in the run, from 0 (``to_dict`` shows it from 1, as users count)."""
     thinking: bool
     finish_reason: str = ""
     usage: dict[str, Any] = field(default_factory=dict)
@@ -48,7 +49,7 @@ class StepRecord:
 
     def to_dict(self) -> dict[str, Any]:
         out = {
-            "step": self.step,
+            "step": self.step + 1,  # counted from 1, as the live view and MCP progress show steps
             "thinking": self.thinking,
             "tool_calls": [c.to_dict() for c in self.tool_calls],
             "usage": self.usage,

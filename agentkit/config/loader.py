@@ -94,6 +94,8 @@ def _validate(data: Any, base_dir: Path, locations: Locations) -> TaskConfig:
             f"{_at(locations, ('simulation',))}: simulation script {task.simulation!r} not found in {base_dir}; "
             "fix the path (relative to the task file) or remove the key"
         )
+    if task.simulation:
+        _check_script(base_dir / task.simulation, locations)
     if task.thinking_budget is not None and task.model.mode == "server":
         raise TaskError(
             f"{_at(locations, ('thinking_budget',))}: `thinking_budget` needs `model.mode: native` (agentkit "
@@ -103,6 +105,17 @@ def _validate(data: Any, base_dir: Path, locations: Locations) -> TaskConfig:
     _resolve_model_path(task)
     _parse_mcp_servers(task, data)
     return task
+
+
+def _check_script(path: Path, locations: Locations) -> None:
+    """A broken simulation script is a mistake in the task, found now, not when the simulation starts."""
+    from agentkit.testing.script import load_script
+    from agentkit.testing.validation import ScriptError
+
+    try:
+        load_script(path)
+    except ScriptError as exc:
+        raise TaskError(f"{_at(locations, ('simulation',))}: simulation script: {exc}") from None
 
 
 def _resolve_model_path(task: TaskConfig) -> None:

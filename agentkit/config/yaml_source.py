@@ -1,5 +1,8 @@
 """YAML read into plain data plus the line of every key and list item, with ``${VAR}`` expanded.
 
+Under ``mcp_servers`` the IDE variables ``${workspaceFolder}`` and ``${userHome}`` are left for the MCP
+config reader (``agentkit.mcp.config``), which fills them in from the task's folder and the home folder.
+
 Locations are keyed by the path into the data (``("tools", 2, "approval")``) so that a validation
 error's location maps back to ``file:line:col``.
 """
@@ -16,6 +19,15 @@ import yaml
 Path_ = tuple[str | int, ...]
 
 _VAR = re.compile(r"\$(\$)?\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+IDE_VARIABLES = frozenset({"workspaceFolder", "userHome"})
+_MCP_KEYS = (
+    "mcp_servers",
+    "mcpServers",
+    "servers",
+)  # agentkit.config.task.MCP_KEYS (not imported: cycle-free)
+"""Filled in by the MCP config reader, not from the environment (only under ``mcp_servers``)."""
+_UNCLOSED = re.compile(r"(?<!\$)\$\{[^}]*$")
+"""A ``${`` (not ``$${``) with no ``}`` after it: a variable the user forgot to close."""
 
 
 @dataclass
@@ -50,8 +62,13 @@ def dotted(path: Path_) -> str:
     return out
 
 
-def expand_env(text: str, environ: dict[str, str] | os._Environ[str] = os.environ) -> str:
-    """Replace ``${VAR}`` and ``${VAR:-default}``; ``$${VAR}`` stays literal as ``${VAR}``.
+def expand_env(
+    text: str,
+    environ: dict[str, str] | os._Environ[str] = os.environ,
+    keep: frozenset[str] = frozenset(),
+) -> str:
+    """Replace ``${VAR}`` and ``${VAR:-default}``; ``$${VAR}`` stays literal as ``${VAR}``, and so do the
+    variables named in ``keep``.
 
     Raises ``KeyError(name)`` for a variable that is unset and has no default.
     """
@@ -60,6 +77,8 @@ def expand_env(text: str, environ: dict[str, str] | os._Environ[str] = os.enviro
         escaped, name, default = match.groups()
         if escaped:
             return match.group(0)[1:]
+        if name in keep:
+            return match.group(0)
         value = environ.get(name)
         if value is None or (value == "" and default is not None):
             if default is None:
@@ -139,13 +158,23 @@ class _Builder:
             return items
         value = self.constructor.construct_object(node, deep=True)
         if isinstance(value, str) and "${" in value:
+            unclosed = _UNCLOSED.search(value)
+            if unclosed:
+                opened = unclosed.group(0)
+                self.problems.append(
+                    f"{self.locations.source}:{node.start_mark.line + 1}: {opened[:40]!r} opens a variable but "
+                    "never closes it; write ${NAME} (or ${NAME:-default}), or $${ for a literal ${"
+                )
+                return value
+            keep = IDE_VARIABLES if path and path[0] in _MCP_KEYS else frozenset()
             try:
-                value = expand_env(value, self.environ)
+                value = expand_env(value, self.environ, keep)
             except KeyError as exc:
                 name = exc.args[0]
+                hint = f"; ${{{name}}} is filled in only inside mcp_servers" if name in IDE_VARIABLES else ""
                 self.problems.append(
                     f"{self.locations.source}:{node.start_mark.line + 1}: environment variable {name!r} is not "
-                    f"set; set it (export {name}=...) or give a default: ${{{name}:-value}}"
+                    f"set; set it (export {name}=...) or give a default: ${{{name}:-value}}{hint}"
                 )
         return value
 

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from agentkit.mcp.oauth.settings import NO_OAUTH, OAuthSettings, parse_auth
+
 Transport = Literal["stdio", "sse", "http"]
 
 DEFAULT_START_TIMEOUT = 30.0
@@ -38,7 +40,7 @@ _KNOWN_KEYS = {
     "command", "args", "env", "cwd", "url", "headers", "transport", "type", "timeout", "call_timeout",
     "max_output_chars", "enabled", "disabled", "envFile", "httpUrl", "serverUrl", "transportType",
     "startup_timeout_sec", "tool_timeout_sec", "include_tools", "exclude_tools", "includeTools",
-    "excludeTools", "resources",
+    "excludeTools", "resources", "concurrent", "auth",
 }  # fmt: skip
 _OTHER_TOOLS_KEYS = {"disabledTools"}  # read by other clients, close to one of ours: not a typo
 _VAR = re.compile(r"\$\{([^}]*)\}")
@@ -57,6 +59,8 @@ class ServerConfig:
     cwd: str | None = None
     url: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    auth: OAuthSettings = NO_OAUTH
+    """OAuth sign-in for an HTTP server (on by default unless ``headers`` carry an ``Authorization``)."""
     start_timeout: float = DEFAULT_START_TIMEOUT
     """Seconds to start, finish the MCP handshake and list tools."""
     call_timeout: float | None = DEFAULT_CALL_TIMEOUT
@@ -72,6 +76,9 @@ class ServerConfig:
     """These tools (real names) are never offered to the model."""
     resources: bool = False
     """Offer the model a ``read_resource`` tool for the server's resources (when it has any)."""
+    concurrent: bool = False
+    """The server is safe to call concurrently: its tools' calls never wait for each other. By default only
+    tools annotated ``readOnlyHint: true`` run concurrently; the others run one at a time, in call order."""
 
     def offers(self, tool: str) -> bool:
         """Whether the tool with this real name is offered to the model."""
@@ -189,12 +196,22 @@ def _parse_one(name: str, entry: Mapping[str, Any], base_dir: Path | None) -> Se
         "include_tools": _names(where, entry, "include_tools", "includeTools"),
         "exclude_tools": _names(where, entry, "exclude_tools", "excludeTools") or (),
         "resources": _flag(where, entry, "resources"),
+        "concurrent": _flag(where, entry, "concurrent"),
     }
     if transport != "stdio":
         url_text = expand(url, "url")
         if not url_text.startswith(("http://", "https://")):
             raise ValueError(f"{where}: url must start with http:// or https://, got {url_text!r}")
-        return ServerConfig(url=url_text, headers=mapping("headers"), **common)
+        headers = mapping("headers")
+        has_token = any(k.lower() == "authorization" for k in headers)
+        if has_token and isinstance(entry.get("auth"), Mapping):
+            raise ValueError(
+                f"{where}: give either an Authorization header (a static token) or `auth` (OAuth), not both"
+            )
+        auth = NO_OAUTH if has_token else parse_auth(where, entry.get("auth"), expand)
+        return ServerConfig(url=url_text, headers=headers, auth=auth, **common)
+    if entry.get("auth") not in (None, False, "none"):
+        raise ValueError(f"{where}: `auth` (OAuth) applies to HTTP servers only, not to stdio")
 
     args = entry.get("args") or []
     if isinstance(args, str) or not isinstance(args, list):

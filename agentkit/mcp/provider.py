@@ -2,7 +2,8 @@
 
 Each server is owned by one long-lived task that enters and exits the transport and the session (so
 anyio's cancel scopes stay in one task) and restarts the server once if it dies. Tool calls go straight
-to the session from the caller's task.
+to the session from the caller's task; calls that may change the server's state take the server's turn
+lock first, so they run one at a time in call order (see ``call_tool``).
 """
 
 from __future__ import annotations
@@ -27,12 +28,15 @@ from agentkit.mcp.config import ServerConfig, parse_servers
 from agentkit.mcp.names import ToolNames
 from agentkit.mcp.results import resource_result, to_tool_result
 from agentkit.mcp.sdk import EndWatch, all_pages, junk_line, leaf
+from agentkit.mcp.tasks import call_as_task, needs_task, server_runs_tool_tasks
 from agentkit.mcp.tools import RESOURCE_TOOL, MCPResourceTool, MCPTool, signature
 from agentkit.tooling.base import Tool, ToolContext, ToolResult
 
 SamplingHandler = Callable[[list[dict[str, Any]], "str | None", int], Awaitable[str]]
 ElicitationHandler = Callable[[str, dict[str, Any]], Awaitable["dict[str, Any] | None"]]
 LogHandler = Callable[[str, str, Any], None]
+AuthorizationHandler = Callable[[str, str], Awaitable["str | None"]]
+"""``(server, authorization URL) -> None | callback URL``: see ``agentkit.mcp.oauth.flow``."""
 ToolsChanged = Callable[[list[str], list[Tool]], None]
 
 RESTARTS = 1
@@ -62,6 +66,7 @@ class MCPServerProvider:
         on_log: LogHandler | None = None,
         on_tools_changed: ToolsChanged | None = None,
         names: ToolNames | None = None,
+        authorization_handler: AuthorizationHandler | None = None,
     ):
         if not isinstance(config, ServerConfig):
             parsed = parse_servers({name: config})
@@ -73,6 +78,8 @@ class MCPServerProvider:
         self.sampling_handler = sampling_handler
         self.elicitation_handler = elicitation_handler
         self.on_log = on_log
+        self.authorization_handler = authorization_handler
+        """Shows the person an OAuth sign-in URL; None: print it and open the browser."""
         self.on_tools_changed = on_tools_changed
         """Called with (old names, new tools) when the tool list changes after start: ``ToolSet.replace``.
         Set it with ``follow`` once the tool set exists, so no change in between is missed."""
@@ -102,6 +109,8 @@ class MCPServerProvider:
         self._stderr_summary = ""
         self._http_error = ""
         self._junk: list[str] = []
+        self._turn = asyncio.Lock()
+        """Held by a call that may write: FIFO, so such calls run one at a time, in the order they came."""
 
     def __repr__(self) -> str:
         return f"MCPServerProvider({self.name!r}, {self.config.describe()!r})"
@@ -225,8 +234,11 @@ class MCPServerProvider:
     async def _list(self, session: ClientSession) -> None:
         """The server's tools that the config offers to the model; its resources when asked for."""
         tools = await all_pages(lambda params: session.list_tools(params=params), "tools", 100)
-        self._listing = [spec for spec in tools if self.config.offers(spec.name)]
         capabilities = session.server_capabilities
+        tasks = server_runs_tool_tasks(capabilities)
+        self._listing = [
+            spec for spec in tools if self.config.offers(spec.name) and (tasks or not needs_task(spec))
+        ]  # a tool that only runs as a task on a server that runs none could never be called
         if self.config.resources and capabilities is not None and capabilities.resources is not None:
             self._resources = await all_pages(
                 lambda params: session.list_resources(params=params), "resources", 10
@@ -280,6 +292,17 @@ class MCPServerProvider:
             return client
 
         self._http_error = ""
+        auth = None
+        if config.auth.enabled:
+            from agentkit.mcp.oauth.flow import build_auth
+
+            auth = await build_auth(
+                self.name,
+                config.url or "",
+                config.auth,
+                handler=self.authorization_handler,
+                pause=self._waiting_on_person,
+            )
         if config.transport == "sse":
             from mcp.client.sse import sse_client
 
@@ -288,12 +311,19 @@ class MCPServerProvider:
                 headers=config.headers or None,
                 timeout=config.start_timeout,
                 httpx_client_factory=http_client,
+                auth=auth,
             )
             return await stack.enter_async_context(sse)
         from mcp.client.streamable_http import streamable_http_client
 
-        client = await stack.enter_async_context(http_client(headers=config.headers or None))
+        client = await stack.enter_async_context(http_client(headers=config.headers or None, auth=auth))
         return await stack.enter_async_context(streamable_http_client(config.url or "", http_client=client))
+
+    def _waiting_on_person(self, waiting: bool) -> None:
+        """While a person signs in, the start timeout stops counting; it starts afresh when they are done."""
+        scope = self._scope
+        if scope is not None and self._session is None:
+            scope.deadline = math.inf if waiting else anyio.current_time() + self.config.start_timeout
 
     async def _on_http_response(self, response: Any) -> None:
         """Remember the last HTTP error status: the SDK reports it only as "an error response"."""
@@ -329,11 +359,41 @@ class MCPServerProvider:
             old, self._published = self._published, list(self.tools)
             self.on_tools_changed([t.name for t in old], list(self.tools))
 
-    async def call_tool(self, real_name: str, arguments: dict[str, Any], ctx: ToolContext) -> ToolResult:
-        """Call a tool by its real name. Every failure is an error result, never an exception."""
+    async def call_tool(
+        self,
+        real_name: str,
+        arguments: dict[str, Any],
+        ctx: ToolContext,
+        *,
+        exclusive: bool = True,
+        as_task: bool = False,
+    ) -> ToolResult:
+        """Call a tool by its real name. Every failure is an error result, never an exception.
+
+        ``exclusive`` (a tool not annotated ``readOnlyHint: true`` on a server not marked ``concurrent``):
+        the call waits for the server's earlier exclusive calls to finish, so two writes of one step never
+        race inside the server (server-memory, say, loses one of two concurrent writes).
+        ``as_task``: a tool declaring ``execution.taskSupport: required`` runs as an MCP task (see
+        ``agentkit.mcp.tasks``), within ``call_timeout`` all told; a cancelled call cancels the task."""
+        if exclusive and not self.config.concurrent:
+            async with self._turn:
+                return await self._call_tool(real_name, arguments, ctx, as_task)
+        return await self._call_tool(real_name, arguments, ctx, as_task)
+
+    async def _call_tool(
+        self, real_name: str, arguments: dict[str, Any], ctx: ToolContext, as_task: bool
+    ) -> ToolResult:
         progress = _progress_forwarder(ctx) if ctx.progress is not None else None
 
+        async def task(session: ClientSession) -> Any:
+            with anyio.fail_after(self.config.call_timeout or math.inf):
+                return await call_as_task(
+                    session, real_name, arguments, ttl_seconds=self.config.call_timeout, progress=progress
+                )
+
         def send(session: ClientSession) -> Awaitable[Any]:
+            if as_task:
+                return task(session)
             return session.call_tool(
                 real_name,
                 arguments,
@@ -519,7 +579,12 @@ class MCPServerProvider:
         if self._http_error:
             reason += f"; the server answered {self._http_error}"
             if self._http_error.startswith(("HTTP 401", "HTTP 403")):
-                reason += " (check the token in its `headers`)"
+                reason += (
+                    " (the OAuth sign-in did not succeed; if the server takes a static token instead, give it "
+                    "in `headers: {Authorization: Bearer ...}`)"
+                    if self.config.auth.enabled
+                    else " (check the token in its `headers`)"
+                )
         if self._junk:
             reason += f"; it wrote non-MCP output on stdout: {self._junk[0]!r}"
         tail = self._read_stderr_tail() or self._stderr_summary
@@ -576,6 +641,7 @@ def providers_from_config(
     on_tools_changed: ToolsChanged | None = None,
     reserved_names: Any = (),
     base_dir: Any = None,
+    authorization_handler: AuthorizationHandler | None = None,
 ) -> list[MCPServerProvider]:
     """One provider per enabled server of a config, sharing one naming scope.
 
@@ -593,6 +659,7 @@ def providers_from_config(
             on_log=on_log,
             on_tools_changed=on_tools_changed,
             names=names,
+            authorization_handler=authorization_handler,
         )
         for name, config in configs.items()
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
@@ -12,7 +13,8 @@ def to_tool_result(result: Any, max_chars: int) -> ToolResult:
     """Text blocks joined; images, audio and resources summarised in the text and kept as attachments.
 
     ``structuredContent`` is kept in ``.structured`` and shown as JSON when there is no text block.
-    ``isError`` becomes an error result. Text beyond ``max_chars`` is cut with a note saying so.
+    ``isError`` becomes an error result whose text starts with ``Error:``, so the model reads it as one.
+    Text beyond ``max_chars`` is cut with a note saying so.
     """
     parts: list[str] = []
     attachments: list[dict[str, Any]] = []
@@ -51,8 +53,10 @@ def to_tool_result(result: Any, max_chars: int) -> ToolResult:
     if structured is not None and not has_text:
         parts.insert(0, json.dumps(structured, ensure_ascii=False))
     text = "\n".join(parts)
-    if not text:
-        text = "(the tool reported an error without a message)" if result.is_error else "(no output)"
+    if result.is_error:
+        text = f"Error: {text}" if text else "Error: the tool reported a failure without a message"
+    elif not text:
+        text = "(no output)"
     return ToolResult(
         text=cap(text, max_chars),
         is_error=bool(result.is_error),
@@ -91,12 +95,29 @@ def _resource(resource: Any) -> tuple[str, dict[str, Any]]:
             "text": text,
         }
     blob = resource.blob
-    return f"[resource {uri} ({mime}, {_size(_decoded_len(blob))})]", {
+    decoded = _text_blob(blob, resource.mime_type)
+    summary = f"[resource {uri} ({mime}, {_size(_decoded_len(blob))})]"
+    return summary if decoded is None else f"{summary}\n{decoded}", {
         "type": "resource",
         "uri": uri,
         "mime_type": resource.mime_type,
         "blob": blob,
     }
+
+
+_TEXT_TYPES = ("application/json", "application/xml", "application/yaml", "application/javascript")
+
+
+def _text_blob(b64: str, mime_type: str | None) -> str | None:
+    """A blob of a text type (``text/*``, JSON, XML, YAML, JavaScript) decoded as UTF-8; None otherwise or
+    when it does not decode."""
+    kind = (mime_type or "").split(";")[0].strip().lower()
+    if not (kind.startswith("text/") or kind in _TEXT_TYPES or kind.endswith(("+json", "+xml"))):
+        return None
+    try:
+        return base64.b64decode(b64, validate=True).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return None
 
 
 def _decoded_len(b64: str) -> int:

@@ -81,3 +81,23 @@ def junk_line(exc: Exception) -> str | None:
             return str(exc)[:200]
         return str(value)[:200] if isinstance(value, str | bytes) else str(exc)[:200]
     return None
+
+
+async def send_as_is(session: Any, request: Any, result_type: Any) -> Any:
+    """``session.send_request`` without the SDK's check of the result against the method's usual result.
+
+    Needed for a task-augmented ``tools/call``: the server answers it with a ``CreateTaskResult``, which the
+    SDK (2.x, no client-side tasks) would reject as a malformed ``CallToolResult``. Uses the session's
+    request stamp and dispatcher, as ``send_request`` itself does."""
+    from mcp.shared.inbound import MCP_NAME_HEADER, encode_header_value
+
+    data = request.model_dump(by_alias=True, mode="json", exclude_none=True)
+    opts: dict[str, Any] = {}
+    session._stamp(data, opts)
+    key = type(request).name_param
+    if key is not None:
+        opts.setdefault("headers", {})[MCP_NAME_HEADER] = encode_header_value(data["params"][key])
+    if session._session_read_timeout_seconds is not None:
+        opts["timeout"] = session._session_read_timeout_seconds
+    raw = await session._dispatcher.send_raw_request(data["method"], data.get("params"), opts)
+    return result_type.model_validate(raw, by_name=False)

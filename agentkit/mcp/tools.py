@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
+from agentkit.mcp.tasks import needs_task
 from agentkit.tooling.base import ToolContext, ToolResult
 from agentkit.tooling.schema import inline_refs, strip_titles
 
@@ -27,13 +28,19 @@ class MCPTool:
             spec.annotations.model_dump(exclude_none=True, by_alias=True) if spec.annotations else {}
         )
         self.timeout = own_timeout(provider)
+        self.exclusive = self.annotations.get("readOnlyHint") is not True and not provider.config.concurrent
+        """Whether calls wait for the server's earlier writing calls (and it for them): see ``call_tool``."""
+        self.as_task = needs_task(spec)
+        """The tool runs only as an MCP task (``execution.taskSupport: required``)."""
         self._provider = provider
 
     def __repr__(self) -> str:
         return f"MCPTool({self.name!r} → {self.server}:{self.real_name})"
 
     async def call(self, arguments: dict[str, Any], ctx: ToolContext) -> ToolResult:
-        return await self._provider.call_tool(self.real_name, arguments, ctx)
+        return await self._provider.call_tool(
+            self.real_name, arguments, ctx, exclusive=self.exclusive, as_task=self.as_task
+        )
 
 
 class MCPResourceTool:

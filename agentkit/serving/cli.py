@@ -8,7 +8,6 @@ import sys
 import time
 
 from agentkit.serving.errors import ServingError
-from agentkit.serving.planner import DEFAULT_GPU_MEMORY_UTILIZATION
 
 
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
@@ -19,7 +18,11 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--engine", choices=["vllm", "sglang"], default="vllm", help="serving engine (default vllm)"
     )
-    parser.add_argument("--gpus", help="GPU indices to use, e.g. 0,1,2,3 or 0-3 (default: all visible)")
+    parser.add_argument(
+        "--gpus",
+        help="GPU indices to use, e.g. 0,1,2,3 or 0-3 (default: all visible); with --dry-run also GPUs to "
+        "plan for: 4xH100-80GB, 8x141, 2x8xH200 (nodes x GPUs x kind)",
+    )
     parser.add_argument(
         "--port", type=int, help="port of the first server (default 8000; replicas take the next)"
     )
@@ -31,8 +34,15 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--gpu-memory-utilization",
         type=float,
-        default=DEFAULT_GPU_MEMORY_UTILIZATION,
-        help=f"fraction of each GPU the engine may use (default {DEFAULT_GPU_MEMORY_UTILIZATION})",
+        help="fraction of each GPU the engine may use (default: vLLM 0.9; SGLang chooses its own "
+        "--mem-fraction-static, which covers weights and KV cache only)",
+    )
+    parser.add_argument(
+        "--data-parallel",
+        choices=["auto", "replicas", "engine"],
+        default="auto",
+        help="several servers (replicas) or vLLM's own --data-parallel-size with expert parallelism "
+        "(engine); default auto: vLLM's for a MoE model too large for one GPU, replicas otherwise",
     )
     parser.add_argument("--api-key", help="API key the server requires")
     parser.add_argument("--name", help="served model name (default: the Hugging Face name or folder name)")
@@ -75,6 +85,7 @@ def _options(args: argparse.Namespace):  # -> ServeOptions
         tp=args.tp,
         variant=args.variant,
         gpu_memory_utilization=args.gpu_memory_utilization,
+        data_parallel=args.data_parallel,
         timeout=args.timeout,
     )
 

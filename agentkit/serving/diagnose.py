@@ -104,8 +104,8 @@ def diagnose(
         )
     elif kind == "weights":
         message = (
-            f"{head}: the weights are missing or gated. Download them first (`huggingface-cli download "
-            f"{plan.model.name}`; gated models: `huggingface-cli login` and accept the licence on the model "
+            f"{head}: the weights are missing or gated. Download them first (`hf download "
+            f"{plan.model.name}`; gated models: `hf auth login` and accept the licence on the model "
             "page), or point MODEL at a folder that holds the *.safetensors files."
         )
     elif kind == "gpu":

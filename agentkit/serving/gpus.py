@@ -131,3 +131,77 @@ def list_gpus(selected: str | list[int] | None = None, env: Mapping[str, str] | 
             )
         gpus = [known[i] for i in indices]
     return gpus
+
+
+KNOWN_GPUS: dict[str, tuple[str, int]] = {
+    # name as typed (lower case) → (name as nvidia-smi prints it, memory.total in MiB)
+    "h100": ("NVIDIA H100 80GB HBM3", 81559),
+    "h100-80gb": ("NVIDIA H100 80GB HBM3", 81559),
+    "h100-nvl": ("NVIDIA H100 NVL", 95830),
+    "h800": ("NVIDIA H800", 81559),
+    "h200": ("NVIDIA H200", 143771),
+    "h200-141gb": ("NVIDIA H200", 143771),
+    "h20": ("NVIDIA H20", 97871),
+    "h20-96gb": ("NVIDIA H20", 97871),
+    "a100": ("NVIDIA A100-SXM4-80GB", 81920),
+    "a100-80gb": ("NVIDIA A100-SXM4-80GB", 81920),
+    "a100-40gb": ("NVIDIA A100-SXM4-40GB", 40960),
+    "l40s": ("NVIDIA L40S", 46068),
+    "l4": ("NVIDIA L4", 23034),
+    "rtx4090": ("NVIDIA GeForce RTX 4090", 24564),
+    "4090": ("NVIDIA GeForce RTX 4090", 24564),
+    "b200": ("NVIDIA B200", 183359),
+}
+MIB_BY_GB = {24: 24564, 40: 40960, 48: 46068, 80: 81559, 94: 95830, 96: 97871, 141: 143771, 180: 183359}
+"""What nvidia-smi reports (memory.total, MiB) for cards sold as this many GB."""
+
+
+@dataclass(frozen=True, slots=True)
+class GPULayout:
+    """GPUs described on the command line (``--gpus 4xH100-80GB``, ``8x141``, ``2x8xH100``): plans only."""
+
+    gpus: list[GPU]
+    """One node's GPUs."""
+    nodes: int
+    text: str
+
+
+def is_gpu_layout(value: str | list[int] | None) -> bool:
+    """Whether ``--gpus`` describes hardware (``4xH100``) rather than naming GPU indices (``0,1``)."""
+    return isinstance(value, str) and "x" in value.lower()
+
+
+def _gpu_kind(kind: str, value: str) -> tuple[str, int]:
+    low = kind.lower().removeprefix("nvidia-").replace("_", "-")
+    if low in KNOWN_GPUS:
+        return KNOWN_GPUS[low]
+    number = low.removesuffix("gb").removesuffix("g")
+    if number.isdigit() and int(number) >= 4:
+        gb = int(number)
+        return f"{gb} GB GPU", MIB_BY_GB.get(gb, int(gb * 1000**3 / MIB * 0.995))
+    named = low.rsplit("-", 1)
+    if len(named) == 2 and named[1].removesuffix("gb").isdigit():
+        gb = int(named[1].removesuffix("gb"))
+        return f"NVIDIA {kind.rsplit('-', 1)[0].upper()} {gb}GB", MIB_BY_GB.get(
+            gb, int(gb * 1000**3 / MIB * 0.995)
+        )
+    known = ", ".join(sorted({k for k in KNOWN_GPUS if "-" not in k}))
+    raise ServingError(
+        f"--gpus {value!r}: unknown GPU {kind!r}; name one of {known}, or give its memory in GB "
+        "(e.g. 4x80, 8x141, 2x8xH100-80GB)."
+    )
+
+
+def parse_gpu_layout(value: str) -> GPULayout:
+    """``4xH100-80GB`` / ``8x141`` / ``2x8xH200`` (nodes × GPUs × kind) → GPUs to plan for."""
+    parts = value.strip().replace("X", "x").split("x")
+    if len(parts) not in (2, 3) or not all(p.strip() for p in parts):
+        raise ServingError(
+            f"--gpus {value!r}: expected COUNTxGPU (4xH100-80GB, 8x141) or NODESxCOUNTxGPU (2x8xH100)."
+        )
+    *counts, kind = (p.strip() for p in parts)
+    if not all(c.isdigit() and int(c) > 0 for c in counts):
+        raise ServingError(f"--gpus {value!r}: the counts before the GPU must be whole numbers above 0.")
+    nodes, count = (1, int(counts[0])) if len(counts) == 1 else (int(counts[0]), int(counts[1]))
+    name, mib = _gpu_kind(kind, value)
+    return GPULayout([GPU(i, name, mib) for i in range(count)], nodes, value)

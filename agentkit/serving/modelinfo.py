@@ -58,6 +58,10 @@ class ModelInfo:
     """Why the folder's weights cannot load (none there, shards missing), or None."""
     family: str = "hybrid"
     """hybrid, thinking-2507, instruct-2507 or coder: decides the parser flags."""
+    expert_weight_bytes: int = 0
+    """Bytes of the routed experts' weights (MoE), the part expert parallelism spreads over every GPU."""
+    source: str = "config.json"
+    """Where the facts came from: the config.json read, or agentkit's built-in Qwen3 catalog."""
 
     @property
     def is_moe(self) -> bool:
@@ -122,7 +126,7 @@ def resolve_model_dir(model: str) -> Path:
             return snapshot
     raise ServingError(
         f"{model} is not in the local Hugging Face cache ({cache}). Download it first: "
-        f"`huggingface-cli download {model}` (gated models: `huggingface-cli login` and accept the licence "
+        f"`hf download {model}` (gated models: `hf auth login` and accept the licence "
         "on the model page first), or pass the path of a local model folder."
     )
 
@@ -177,8 +181,8 @@ def _quantization(config: dict[str, Any]) -> tuple[str | None, float | None, tup
     return method, int(bits) / 8, block_size
 
 
-def count_params(config: dict[str, Any]) -> tuple[int, int, int, int]:
-    """(all params, active params, params in linear layers, params in embeddings) of a Qwen-style model."""
+def count_params(config: dict[str, Any]) -> tuple[int, int, int, int, int]:
+    """(all, active, linear-layer, embedding, routed-expert) parameters of a Qwen-style model."""
     hidden = _int(config, "hidden_size")
     layers = _int(config, "num_hidden_layers")
     heads = _int(config, "num_attention_heads")
@@ -188,7 +192,7 @@ def count_params(config: dict[str, Any]) -> tuple[int, int, int, int]:
     attention = hidden * heads * head_dim * 2 + hidden * kv_heads * head_dim * 2
     dense_mlp = 3 * hidden * _int(config, "intermediate_size", 0)
     experts = int(config.get("num_experts") or config.get("n_routed_experts") or 0)
-    linear = active_linear = 0
+    linear = active_linear = routed = 0
     if experts:
         moe_inter = _int(config, "moe_intermediate_size")
         top_k = _int(config, "num_experts_per_tok", 8)
@@ -202,11 +206,12 @@ def count_params(config: dict[str, Any]) -> tuple[int, int, int, int]:
                 active_linear += attention + dense_mlp
             else:
                 linear += attention + experts * expert + hidden * experts + shared
+                routed += experts * expert
                 active_linear += attention + top_k * expert + hidden * experts + shared
     else:
         linear = active_linear = layers * (attention + dense_mlp)
     embeddings = vocab * hidden * (1 if config.get("tie_word_embeddings") else 2)
-    return linear + embeddings, active_linear + embeddings, linear, embeddings
+    return linear + embeddings, active_linear + embeddings, linear, embeddings, routed
 
 
 def model_info_from_config(config: dict[str, Any], *, name: str, path: Path | None = None) -> ModelInfo:
@@ -214,7 +219,7 @@ def model_info_from_config(config: dict[str, Any], *, name: str, path: Path | No
     architectures = config.get("architectures") or ["unknown"]
     hidden = _int(config, "hidden_size")
     heads = _int(config, "num_attention_heads")
-    params, active, linear, embeddings = count_params(config)
+    params, active, linear, embeddings, routed = count_params(config)
     dtype = str(config.get("torch_dtype") or config.get("dtype") or "bfloat16")
     dtype_bytes = DTYPE_BYTES.get(dtype, 2)
     method, quant_bytes, block = _quantization(config)
@@ -244,12 +249,31 @@ def model_info_from_config(config: dict[str, Any], *, name: str, path: Path | No
         quantization=method,
         block_size=block,
         family=family_of(name),
+        expert_weight_bytes=int(routed * (quant_bytes if quant_bytes else dtype_bytes)),
+        source=f"{path / 'config.json'}" if path else "config.json",
     )
 
 
 def load_model_info(model: str) -> ModelInfo:
-    """Read MODEL's config.json (local folder or local HF cache) into a :class:`ModelInfo`."""
-    folder = resolve_model_dir(model)
+    """Read MODEL's config.json (local folder or local HF cache) into a :class:`ModelInfo`.
+
+    A Qwen3 model that is neither falls back to the built-in catalog of public config facts, its
+    ``weights_problem`` saying that the weights are not here (a dry run plans; a launch refuses).
+    """
+    try:
+        folder = resolve_model_dir(model)
+    except ServingError as exc:
+        from agentkit.serving.catalog import catalog_config
+
+        config = catalog_config(model) if not Path(model).expanduser().exists() else None
+        if config is None:
+            raise
+        info = model_info_from_config(config, name=model, path=None)
+        return replace(
+            info,
+            source="agentkit's built-in Qwen3 catalog (public config.json facts; no config.json here)",
+            weights_problem=str(exc).split(". Download", 1)[0],
+        )
     try:
         config = json.loads((folder / "config.json").read_text())
     except (OSError, ValueError) as exc:

@@ -12,19 +12,21 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from agentkit.serving.enginefacts import VLLM_DATA_PARALLEL, version_text
 from agentkit.serving.errors import ServingError
 from agentkit.serving.flags import (
     Engine,
+    assumed_engine,
     build_command,
     check_engine_supports,
     detect_engine,
     engine_env,
     parser_flags_reason,
 )
-from agentkit.serving.gpus import list_gpus
+from agentkit.serving.gpus import is_gpu_layout, list_gpus, parse_gpu_layout
 from agentkit.serving.modelinfo import FAMILIES, load_model_info
-from agentkit.serving.planner import DEFAULT_GPU_MEMORY_UTILIZATION, Plan, Replica, make_plan
-from agentkit.serving.raycluster import detect_ray_cluster
+from agentkit.serving.planner import Plan, Replica, make_plan
+from agentkit.serving.raycluster import RayCluster, detect_ray_cluster
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 ASSUMED_LAUNCHERS = {"vllm": ("vllm", "serve"), "sglang": ("python", "-m", "sglang.launch_server")}
@@ -50,7 +52,10 @@ class ServeOptions:
     tp: int | None = None
     variant: str | None = None
     """Qwen3 family (hybrid, thinking-2507, instruct-2507, coder); None: from the model's name."""
-    gpu_memory_utilization: float = DEFAULT_GPU_MEMORY_UTILIZATION
+    gpu_memory_utilization: float | None = None
+    """None: the engine's own default (vLLM 0.9; SGLang chooses its mem_fraction_static)."""
+    data_parallel: str = "auto"
+    """auto, replicas (separate servers) or engine (vLLM's --data-parallel-size with expert parallelism)."""
     timeout: float = 1800.0
     run_dir: str | None = None
 
@@ -144,7 +149,10 @@ class LaunchSpec:
     def describe(self) -> str:
         """The plan in words, then the exact command(s)."""
         lines = [f"Plan for {self.plan.model.name} on {self.engine.name} {self.engine.version_text}:"]
+        lines.append(f"  - planned for {self.engine.planned_for()}")
         lines += [f"  - {reason}" for reason in self.plan.reasons]
+        if self.plan.alternative:
+            lines.append(f"  - {self.plan.alternative}")
         if self.parsers:
             lines.append(f"  - parsers: {self.parsers}")
         lines += [f"  - note: {note}" for note in self.notes]
@@ -162,6 +170,8 @@ class LaunchSpec:
             **self.plan.to_dict(),
             "engine": self.engine.name,
             "engine_version": self.engine.version_text,
+            "engine_version_source": self.engine.source,
+            "engine_newer_than_known": self.engine.newer_than_known,
             "engine_installed": self.engine_installed,
             "served_model_name": self.options.served_name,
             "parsers": self.parsers,
@@ -185,12 +195,30 @@ class LaunchSpec:
         return folder
 
 
-def prepare(opts: ServeOptions, *, dry_run: bool = False, env: dict[str, str] | None = None) -> LaunchSpec:
-    """Read the model, take the GPU inventory, plan, ask the engine its version and build the commands.
+def _engine(opts: ServeOptions, env: dict[str, str], dry_run: bool, notes: list[str]) -> tuple[Engine, bool]:
+    """The installed engine, or (dry run only) the newest release agentkit knows."""
+    try:
+        return detect_engine(opts.engine, env), True
+    except ServingError as exc:
+        if not dry_run or opts.engine not in ASSUMED_LAUNCHERS:
+            raise
+        notes.append(f"{exc} The commands below are for the newest {opts.engine} agentkit knows.")
+        return assumed_engine(opts.engine, ASSUMED_LAUNCHERS[opts.engine], "not installed here"), False
 
-    A dry run tolerates a missing engine (it shows the newest flags) and skips the port check.
+
+def prepare(opts: ServeOptions, *, dry_run: bool = False, env: dict[str, str] | None = None) -> LaunchSpec:
+    """Read the model, take the GPU inventory, learn the engine's version, plan and build the commands.
+
+    A dry run tolerates a missing engine (it plans for the newest release agentkit knows), a model known
+    only from the built-in Qwen3 catalog, and a GPU layout given as text (``--gpus 4xH100-80GB``); it
+    skips the port check.
     """
     env = dict(os.environ if env is None else env)
+    if is_gpu_layout(opts.gpus) and not dry_run:
+        raise ServingError(
+            f"--gpus {opts.gpus!r} describes GPUs to plan for, not GPUs of this machine: add --dry-run, "
+            "or name GPU indices (0,1 or 0-3)."
+        )
     model = load_model_info(opts.model_arg)
     if opts.variant:
         model = replace(model, family=opts.variant)
@@ -199,16 +227,39 @@ def prepare(opts: ServeOptions, *, dry_run: bool = False, env: dict[str, str] | 
         if not dry_run:
             if opts.path:
                 folder = shlex.quote(str(model.path))
-                fetch = f"huggingface-cli download Qwen/{model.name} --local-dir {folder}"
+                fetch = f"hf download Qwen/{model.name} --local-dir {folder}"
             else:
-                fetch = f"huggingface-cli download {model.name}"
+                fetch = f"hf download {model.name}"
             raise ServingError(
                 f"{model.weights_problem}: the engine would fail. Download the weights (`{fetch}`) "
                 "or point MODEL at the complete folder."
             )
         notes.append(model.weights_problem)
-    gpus = list_gpus(opts.gpus, env)
-    cluster = detect_ray_cluster(env) if opts.gpus is None else None
+    if is_gpu_layout(opts.gpus):
+        layout = parse_gpu_layout(str(opts.gpus))
+        gpus = layout.gpus
+        cluster = RayCluster(layout.nodes, layout.nodes * len(gpus)) if layout.nodes > 1 else None
+        notes.append(f"GPUs from --gpus {layout.text} (described, not detected)")
+    else:
+        try:
+            gpus = list_gpus(opts.gpus, env)
+        except ServingError as exc:
+            if not dry_run:
+                raise
+            raise ServingError(
+                f"{exc} To preview a plan without these GPUs, describe them: --gpus 4xH100-80GB "
+                "(or 8x141, 4xH20, 2x8xH200 for two nodes)."
+            ) from exc
+        cluster = detect_ray_cluster(env) if opts.gpus is None else None
+    engine, installed = _engine(opts, env, dry_run, notes)
+    check_engine_supports(engine, model.architecture)
+    data_parallel = opts.data_parallel
+    if engine.name == "vllm" and engine.version < VLLM_DATA_PARALLEL and data_parallel == "auto":
+        data_parallel = "replicas"
+        notes.append(
+            f"vLLM {engine.version_text} predates agentkit's use of its data parallelism "
+            f"({version_text(VLLM_DATA_PARALLEL)}): replicas only"
+        )
     plan = make_plan(
         model,
         gpus,
@@ -216,18 +267,14 @@ def prepare(opts: ServeOptions, *, dry_run: bool = False, env: dict[str, str] | 
         tp=opts.tp,
         gpu_memory_utilization=opts.gpu_memory_utilization,
         cluster=cluster,
+        engine=engine.name,
+        data_parallel=data_parallel,
     )
-    try:
-        engine, installed = detect_engine(opts.engine, env), True
-    except ServingError as exc:
-        if not dry_run:
-            raise
-        if opts.engine not in ASSUMED_LAUNCHERS:
-            raise
-        engine = Engine(opts.engine, (99, 0, 0), "newest", ASSUMED_LAUNCHERS[opts.engine])
-        installed = False
-        notes.append(f"{exc} The commands below use the newest {opts.engine} flags.")
-    check_engine_supports(engine, model.architecture)
+    if engine.name == "sglang" and opts.gpu_memory_utilization is not None:
+        notes.append(
+            f"--mem-fraction-static {opts.gpu_memory_utilization}: in SGLang it covers weights and KV cache "
+            "only (activations and CUDA graphs use the rest), unlike vLLM's --gpu-memory-utilization"
+        )
     api_key = opts.api_key
     if not api_key and opts.host not in LOOPBACK:
         api_key = secrets.token_urlsafe(24)

@@ -30,11 +30,30 @@ def everything_bin() -> str | None:
     return shutil.which("mcp-server-everything")
 
 
+def missing_peer(reason: str) -> None:
+    """Skip a test whose real peer is missing, saying why; in CI (CI=true) that is a failure instead."""
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"{reason} (CI=true: a missing peer fails the run)")
+    pytest.skip(reason)
+
+
 def require_everything() -> str:
     path = everything_bin()
     if path is None:
-        pytest.skip(
+        missing_peer(
             "@modelcontextprotocol/server-everything is not installed (needs node/npm): run .ci/install_mcp_peers.sh"
+        )
+    return path
+
+
+def require_memory() -> str:
+    """The server-memory launcher installed by .ci/install_mcp_peers.sh (or one on PATH)."""
+    prefix = Path(os.environ.get("AGENTKIT_MCP_PEERS", Path.home() / ".cache/agentkit/mcp-peers"))
+    local = prefix / "node_modules/.bin/mcp-server-memory"
+    path = str(local) if local.exists() and shutil.which("node") else shutil.which("mcp-server-memory")
+    if path is None:
+        missing_peer(
+            "@modelcontextprotocol/server-memory is not installed (needs node/npm): run .ci/install_mcp_peers.sh"
         )
     return path
 
