@@ -195,6 +195,9 @@ class Assistant:
         self.oauth_handler = oauth_handler
         """``async (server, authorization_url) -> None | callback_url`` for an MCP server's OAuth sign-in;
         None: print the URL and open the browser (see docs/mcp-client.md, "Signing in")."""
+        self.last_result: Any = None
+        """The ``RunResult`` of the latest run; after an interruption (Ctrl-C, a consumer that stopped
+        early, cancellation) the record of every step finished before it, ``status: interrupted``."""
         self._open: Any = None
         self._agent: Any = None
 
@@ -319,15 +322,27 @@ class Assistant:
 
         result_box: dict[str, Any] = {}
 
+        from agentkit.agent.records import Progress
+
+        progress = Progress()
+        self.last_result = None
+
         async def produce() -> None:
             async with send:
-                result_box["result"] = await agent.run(to_openai_messages(messages), on_event=on_event)
+                result_box["result"] = await agent.run(
+                    to_openai_messages(messages), on_event=on_event, progress=progress
+                )
+                self.last_result = result_box["result"]
 
-        async with anyio.create_task_group() as group:
-            group.start_soon(produce)
-            async with receive:
-                async for snapshot in receive:
-                    yield snapshot
+        try:
+            async with anyio.create_task_group() as group:
+                group.start_soon(produce)
+                async with receive:
+                    async for snapshot in receive:
+                        yield snapshot
+        finally:
+            if "result" not in result_box:
+                self.last_result = progress.interrupted()
         result = result_box.get("result")
         if result is not None and result.status == "error":
             from agentkit.llm.errors import LLMError

@@ -204,6 +204,10 @@ def run_command(args: argparse.Namespace) -> int:
     else:
         on_event = view
 
+    from agentkit.agent.records import Progress
+
+    progress = Progress(messages=[{"role": "user", "content": prompt}])
+
     async def run() -> Any:
         async with open_agent(
             task,
@@ -215,7 +219,7 @@ def run_command(args: argparse.Namespace) -> int:
             keep_server=args.keep,
             tools=tools,
         ) as agent:
-            return await agent.run(prompt, on_event=on_event)
+            return await agent.run(prompt, on_event=on_event, progress=progress)
 
     async def main() -> Any:
         if view is None:
@@ -241,6 +245,10 @@ def run_command(args: argparse.Namespace) -> int:
         if view is not None:
             view.close()
         print("\ninterrupted: every tool and server this run started has been stopped", file=sys.stderr)
+        if args.json:  # still the one JSON object, with every step finished before the interruption
+            payload = progress.interrupted().to_json()
+            payload["simulated"] = any(isinstance(line, SimulationNotice) for line in notices)
+            print(json.dumps(payload, ensure_ascii=False))
         return 130
     except LLMError as exc:  # no model to run with (nothing answers, no server could start)
         if view is not None:

@@ -41,7 +41,7 @@ class BearerAuth:
         if not token:
             raise ValueError("the bearer token is empty; pass a non-empty token or let one be generated")
         self.app = app
-        self._expected = f"Bearer {token}".encode()
+        self._expected = token.encode()
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -69,7 +69,9 @@ class BearerAuth:
     def _sent(self, scope: Scope) -> bytes | None:
         for key, value in scope.get("headers", ()):
             if key == b"authorization":
-                return value
+                scheme, _, credentials = value.partition(b" ")
+                # RFC 7235: the scheme is case-insensitive ("bearer", "BEARER" are "Bearer")
+                return credentials.strip() if scheme.lower() == b"bearer" else value
         return None
 
 

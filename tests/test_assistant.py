@@ -111,6 +111,46 @@ def test_ctrl_c_or_leaving_run_early_cancels_the_running_tool_at_once():
     assert [t for t in threading.enumerate() if t.name == "agentkit-assistant"] == []
 
 
+def test_an_interrupted_run_leaves_the_record_of_its_finished_steps():
+    """Ctrl-C during the second step's tool: `last_result` is the same partial record `run --json` prints.
+    (``for`` closes the generator once the traceback is gone; ``close`` here makes that moment explicit.)"""
+    import anyio
+
+    @tool
+    def quick(x: int) -> str:
+        """Answer at once."""
+        return f"quick {x}"
+
+    @tool
+    async def nap(seconds: int) -> str:
+        """Sleep."""
+        await anyio.sleep(seconds)
+        return "slept"
+
+    script = {
+        "model": "Qwen3-8B",
+        "replies": [
+            {"tool_calls": [{"name": "quick", "arguments": {"x": 7}}]},
+            {"tool_calls": [{"name": "nap", "arguments": {"seconds": 30}}]},
+            "Done.",
+        ],
+    }
+    with serve_in_thread(script) as sim:
+        bot = Assistant(llm={"model": "Qwen3-8B", "model_server": sim.base_url}, function_list=[quick, nap])
+        stream = bot.run([{"role": "user", "content": "go"}])
+        with pytest.raises(KeyboardInterrupt):
+            try:
+                for snapshot in stream:
+                    if (snapshot[-1].get("function_call") or {}).get("name") == "nap":
+                        raise KeyboardInterrupt  # as Ctrl-C in the consumer does
+            finally:
+                stream.close()
+        record = bot.last_result
+        assert record is not None and record.status == "interrupted"
+        assert [call.result for step in record.steps for call in step.tool_calls] == ["quick 7"]
+        assert record.to_json()["steps"][0]["tool_calls"][0]["name"] == "quick"
+
+
 @pytest.mark.anyio
 async def test_async_core_keeps_servers_across_runs():
     async with run_simulator(SCRIPT) as sim:

@@ -207,3 +207,53 @@ def test_json_is_one_object_also_when_no_model_can_be_reached(tmp_path):
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert out["status"] == "error" and "no_such_model" in out["error"]
     assert out["output"] == "" and out["steps"] == [] and out["simulated"] is False
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_interrupted_json_run_prints_every_finished_step(tmp_path, sig):
+    """Ctrl-C or SIGTERM of `run --json` during the second step's tool: still the one JSON object,
+    `status: interrupted`, with the first step and its tool result; exit 130."""
+    running = tmp_path / "running"
+    (tmp_path / "work.py").write_text(
+        "import pathlib, time\n\n"
+        "def quick(x: int) -> str:\n"
+        "    'Answer at once.'\n"
+        "    return f'quick {x}'\n\n"
+        "def nap(seconds: int) -> str:\n"
+        "    'Sleep.'\n"
+        f"    pathlib.Path({str(running)!r}).touch()\n"
+        "    time.sleep(seconds)\n"
+        "    return 'slept'\n"
+    )
+    first = {"think": "Quick first.", "tool_calls": [{"name": "quick", "arguments": {"x": 7}}]}
+    second = {"think": "Now nap.", "tool_calls": [{"name": "nap", "arguments": {"seconds": 60}}]}
+    script = {"model": "Qwen/Qwen3-8B", "replies": [first, second, "Done."]}
+    with serve_in_thread(script) as sim:
+        task = write_task(tmp_path, sim.base_url, tools=["work:quick", "work:nap"])
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "agentkit", "run", str(task), "--json", "--quiet"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+        )
+        try:
+            deadline = time.perf_counter() + 30
+            while time.perf_counter() < deadline and not running.exists():
+                time.sleep(0.05)
+            assert running.exists() and proc.poll() is None
+            proc.send_signal(sig)
+            out, err = proc.communicate(timeout=20)
+        finally:
+            proc.kill()
+    assert proc.returncode == 130, err
+    payload = json.loads(out)
+    assert payload["status"] == "interrupted" and "1 finished step" in payload["error"]
+    assert len(payload["steps"]) == 1
+    assert payload["steps"][0]["tool_calls"][0]["result"] == "quick 7"
+    assert payload["messages"][-1] == {
+        "role": "tool",
+        "tool_call_id": payload["steps"][0]["tool_calls"][0]["id"],
+        "name": "quick",
+        "content": "quick 7",
+    }

@@ -300,3 +300,48 @@ async def test_a_local_models_own_template_wins_when_ours_disagrees(tmp_path, mo
         prompts = [r["body"]["prompt"] for r in sim.requests() if r["path"] == "/v1/completions"]
     assert "# Tools" in prompts[0]  # ours, equal to the official template
     assert prompts[1] == "<|im_start|>user\ngo<|im_end|>\n<|im_start|>assistant\n"  # the model's own
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("what", ["stream", "headers"])
+async def test_model_timeout_is_a_deadline_for_the_whole_request(what: str):
+    """An endpoint that trickles one SSE event (or one header byte) every 0.3 s: `timeout` ends it."""
+    import asyncio
+    import time
+
+    from agentkit.llm.http import Endpoint, RetryableError
+    from tests.e2e_helpers import free_port
+
+    event = b'data: {"choices":[{"index":0,"delta":{"content":"x"}}]}\n\n'
+
+    async def handle(reader, writer):
+        await reader.read(65536)
+        try:
+            if what == "headers":
+                for byte in b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nX-Slow: " + b"y" * 50:
+                    writer.write(bytes([byte]))
+                    await writer.drain()
+                    await asyncio.sleep(0.3)
+            writer.write(
+                b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+            )
+            for _ in range(50):
+                writer.write(b"%x\r\n%s\r\n" % (len(event), event))
+                await writer.drain()
+                await asyncio.sleep(0.3)
+        except (ConnectionError, asyncio.CancelledError):
+            pass
+        writer.close()
+
+    port = free_port()
+    server = await asyncio.start_server(handle, "127.0.0.1", port)
+    endpoint = Endpoint(f"http://127.0.0.1:{port}/v1", timeout=1.5)
+    started = time.monotonic()
+    try:
+        with pytest.raises(RetryableError, match=r"did not finish within model.timeout \(1.5 s"):
+            async for _ in endpoint.stream_events("/chat/completions", {"stream": True}):
+                pass
+    finally:
+        await endpoint.aclose()
+        server.close()
+    assert time.monotonic() - started < 2.5

@@ -259,3 +259,68 @@ async def test_http_url_where_nothing_answers_is_named_with_the_fix():
     message = str(info.value)
     assert f"MCP server 'remote' ({url} (http)) failed to start: nothing answers at {url}" in message
     assert "start the server or fix `url`" in message
+
+
+async def _wait_tagged(tag: str) -> list[int]:
+    deadline = time.monotonic() + 5
+    while not _tagged(tag) and time.monotonic() < deadline:
+        await anyio.sleep(0.02)
+    return _tagged(tag)
+
+
+def _tagged(tag: str) -> list[int]:
+    found = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                with open(f"/proc/{entry.name}/cmdline", "rb") as handle:
+                    if tag.encode() in handle.read():
+                        found.append(int(entry.name))
+            except OSError:
+                pass
+    return found
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the reaper is Linux-only (prctl)")
+@pytest.mark.parametrize("how", ["stop", "agent killed"])
+async def test_a_double_forked_helper_with_a_clean_environment_does_not_outlive_the_server(tmp_path, how):
+    """The helper leaves the server's session and drops every variable agentkit set; it still ends
+    with the server (stopped normally, or the agent SIGKILLed)."""
+    from mcp_fixtures.peers import HERE
+
+    tag = f"detached-{os.getpid()}-{time.monotonic_ns()}"
+    server = {"command": sys.executable, "args": [str(HERE / "detaching_server.py")]}
+    if how == "stop":
+        provider = MCPServerProvider("detacher", server)
+        async with ToolSet(providers=[provider]) as ts:
+            pid = int((await ts.get("detach").call({"tag": tag}, ToolContext())).text)
+            assert await _wait_tagged(tag) == [pid]
+            assert f"{MARK}=".encode() not in open(f"/proc/{pid}/environ", "rb").read()
+    else:
+        agent = tmp_path / "agent.py"
+        agent.write_text(
+            "import anyio, json, sys\n"
+            "from agentkit.mcp import MCPServerProvider\n"
+            "from agentkit.tooling import ToolContext, ToolSet\n"
+            "async def main():\n"
+            f"    async with ToolSet(providers=[MCPServerProvider('detacher', {server!r})]) as ts:\n"
+            f"        print((await ts.get('detach').call({{'tag': {tag!r}}}, ToolContext())).text, flush=True)\n"
+            "        await anyio.sleep(60)\n"
+            "anyio.run(main)\n"
+        )
+        root = str(__import__("pathlib").Path(__file__).parents[1])
+        proc = subprocess.Popen(
+            [sys.executable, str(agent)],
+            stdout=subprocess.PIPE,
+            env={**os.environ, "PYTHONPATH": root + os.pathsep + str(HERE.parent)},
+        )
+        try:
+            pid = int(proc.stdout.readline())
+            assert await _wait_tagged(tag) == [pid]
+        finally:
+            proc.kill()  # no cleanup runs in the agent
+            proc.wait()
+    deadline = time.monotonic() + 3
+    while _tagged(tag) and time.monotonic() < deadline:
+        await anyio.sleep(0.05)
+    assert _tagged(tag) == [], "the detached helper outlived the run"

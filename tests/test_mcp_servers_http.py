@@ -100,6 +100,22 @@ async def test_requests_without_the_right_token_get_401():
 
 
 @pytest.mark.anyio
+async def test_the_bearer_scheme_is_case_insensitive():
+    """RFC 7235: the auth scheme is case-insensitive; the token itself is not."""
+    token = new_token()
+    async with http_server(token) as url:
+        for scheme in ("bearer", "BEARER", "bEaReR"):
+            assert await _echo_over_mcp(url, {"Authorization": f"{scheme} {token}"}) == "over http"
+        async with httpx.AsyncClient() as client:
+            headers = {"accept": "application/json, text/event-stream"}
+            upper = await client.post(
+                url, json=INIT, headers={**headers, "authorization": f"Bearer {token.upper()}"}
+            )
+            basic = await client.post(url, json=INIT, headers={**headers, "authorization": f"Basic {token}"})
+        assert upper.status_code == basic.status_code == 401
+
+
+@pytest.mark.anyio
 async def test_oauth_discovery_finds_no_metadata_and_the_bearer_hint():
     """A client that tries OAuth after the 401 gets 404 (without a token) on every document and endpoint
     it probes, each saying what to send instead; the metadata is not hidden behind the token either."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import shutil
 import ssl
 import subprocess
@@ -11,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import httpx
@@ -257,6 +259,10 @@ async def test_dns_rebinding_connects_to_the_checked_address(public: str, local:
         ("::", "unspecified address"),
         ("::1", "loopback address"),
         ("fe80::1", "link-local address"),
+        ("fec0::1", "site-local address (fec0::/10)"),
+        ("192.0.0.8", "IETF protocol assignment address"),
+        ("3fff::1", "documentation address"),
+        ("feff:ffff::1", "site-local address (fec0::/10)"),
         ("fd00:ec2::254", "cloud metadata service"),
         ("fc00::1", "private network address"),
         ("ff02::1", "multicast address"),
@@ -305,3 +311,212 @@ async def test_https_keeps_name_for_sni_and_certificate_while_pinned_to_ip(tls_p
     result = await fetch(tool, f"{base}/whoami")
     assert not result.is_error, result.text
     assert result.text == f"URL: {base}/whoami\n\nserved by 127.0.0.2"
+
+
+# -- a hostile server ---------------------------------------------------------------------------------
+
+
+async def resolve_public(host: str, port: int) -> list[str]:
+    return ["93.184.216.34"]
+
+
+def gzip_bomb(decoded: int) -> bytes:
+    """Two gzip layers of zeros: a few KB on the wire, ``decoded`` bytes once both layers are undone."""
+    import gzip
+    import zlib
+
+    inner = zlib.compressobj(9, zlib.DEFLATED, 31)
+    zeros = b"\0" * (1 << 20)
+    body = b"".join(inner.compress(zeros) for _ in range(decoded >> 20)) + inner.flush()
+    return gzip.compress(body, 9)
+
+
+def reply(status: int, body: bytes = b"", headers: dict | None = None) -> httpx.Response:
+    """A streamed response, as from a network server (fetch reads the raw stream)."""
+    return httpx.Response(status, headers=headers, stream=httpx.ByteStream(body))
+
+
+def mock_tool(handler, **options) -> FetchTool:
+    return FetchTool(FetchOptions(**options), resolve=resolve_public, transport=httpx.MockTransport(handler))
+
+
+async def test_a_decompression_bomb_stops_at_the_decoded_cap():
+    """256 MiB behind two gzip layers (~1 KB sent): memory stays near the 2 MB cap, the loop keeps running."""
+    import time
+    import tracemalloc
+
+    import anyio
+
+    body = gzip_bomb(256 << 20)
+    assert len(body) < 5_000
+    headers = {"content-encoding": "gzip, gzip", "content-type": "text/plain"}
+    tool = mock_tool(lambda request: reply(200, body, headers))
+    stalls: list[float] = []
+    ticks = [time.monotonic()]
+
+    async def heartbeat() -> None:
+        while True:
+            await anyio.sleep(0.01)
+            stalls.append(time.monotonic() - ticks[-1])
+            ticks.append(time.monotonic())
+
+    tracemalloc.start()
+    try:
+        async with anyio.create_task_group() as group:
+            group.start_soon(heartbeat)
+            result = await fetch(tool, "http://example.com/")
+            stalls.append(time.monotonic() - ticks[-1])  # a loop frozen until now shows here too
+            group.cancel_scope.cancel()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert not result.is_error and "[download stopped at 2000000 bytes" in result.text
+    assert result.structured["bytes"] == 2_000_000
+    assert peak < 40 << 20, f"decoding held {peak >> 20} MiB"
+    assert max(stalls) < 0.5, f"the event loop stalled {max(stalls):.2f} s"
+
+
+async def test_compressed_pages_still_decode():
+    import gzip
+    import zlib
+
+    page = b"<html><head><title>Zipped</title></head><body><p>hello there</p></body></html>"
+    raw_deflate = zlib.compressobj(9, zlib.DEFLATED, -15)
+    bodies = {
+        "gzip": gzip.compress(page),
+        "deflate": zlib.compress(page),
+        "x-gzip, identity": gzip.compress(page),
+        "Deflate": raw_deflate.compress(page) + raw_deflate.flush(),
+        "gzip,gzip": gzip.compress(gzip.compress(page)),
+    }
+    for encoding, body in bodies.items():
+        headers = {"content-encoding": encoding, "content-type": "text/html"}
+        tool = mock_tool(lambda request, b=body, h=headers: reply(200, b, h))
+        result = await fetch(tool, "http://example.com/")
+        assert "Title: Zipped" in result.text and "hello there" in result.text, (encoding, result.text)
+    seen: list[str] = []
+
+    def brotli(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers["accept-encoding"])
+        return reply(200, b"??", {"content-encoding": "br"})
+
+    refused = await fetch(mock_tool(brotli), "http://example.com/")
+    assert refused.is_error and "Content-Encoding br" in refused.text and seen == ["gzip, deflate"]
+    broken = mock_tool(lambda r: reply(200, b"not gzip", {"content-encoding": "gzip"}))
+    assert "not validly compressed" in (await fetch(broken, "http://example.com/")).text
+
+
+async def trickling_server(send: bytes, port: int) -> Any:
+    """A server that answers every request with ``send``, one byte per 0.5 s."""
+    import asyncio
+
+    async def handle(reader: Any, writer: Any) -> None:
+        await reader.read(65536)
+        try:
+            for byte in send:
+                writer.write(bytes([byte]))
+                await writer.drain()
+                await asyncio.sleep(0.5)
+        except (ConnectionError, asyncio.CancelledError):
+            pass
+        writer.close()
+
+    return await asyncio.start_server(handle, "127.0.0.1", port)
+
+
+@pytest.mark.parametrize(
+    "send",
+    [
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 40\r\n\r\n" + b"x" * 40,
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Slow: " + b"y" * 60 + b"\r\n\r\n",
+    ],
+    ids=["slow body", "slow headers"],
+)
+async def test_request_timeout_is_one_deadline_for_the_whole_request(send: bytes):
+    import time
+
+    from tests.e2e_helpers import free_port
+
+    port = free_port()
+    server = await trickling_server(send, port)
+    try:
+        tool = builtin_tool("fetch", {"allow_private": True, "request_timeout": 1.5})
+        started = time.monotonic()
+        result = await fetch(tool, f"http://127.0.0.1:{port}/")
+        took = time.monotonic() - started
+    finally:
+        server.close()
+    assert result.is_error and "timed out after 1.5 s" in result.text, result.text
+    assert took < 3, f"a 1.5 s request_timeout ran {took:.1f} s"
+
+
+async def test_quadratic_list_markup_is_converted_in_bounded_time():
+    """8,000 <li> in one <ol> took ~4-16 s (markdownify counts earlier siblings per item)."""
+    import time
+
+    from tools.html_text import html_to_markdown
+
+    html = "<html><body><ol>" + "".join(f"<li>item {i}</li>" for i in range(8000)) + "</ol></body></html>"
+    started = time.monotonic()
+    _, text = html_to_markdown(html)
+    assert time.monotonic() - started < 2.5
+    assert text.startswith("1. item 0\n2. item 1") and "8000. item 7999" in text
+
+
+async def test_a_slow_conversion_is_stopped_by_the_tool_timeout_and_convert_timeout():
+    """A large page converts in a separate process: the call's cancellation (the loop's tool timeout)
+    and ``convert_timeout`` end it at once, and nothing keeps running."""
+    import time
+
+    import anyio
+
+    html = ("<html><body>" + "<p>para <b>x</b> <a href='/y'>l</a></p>" * 60_000 + "</body></html>").encode()
+    headers = {"content-type": "text/html"}
+    tool = mock_tool(lambda r: reply(200, html, headers), convert_timeout=0.5)
+    started = time.monotonic()
+    result = await fetch(tool, "http://example.com/")
+    assert result.is_error and "convert_timeout" in result.text, result.text
+    assert time.monotonic() - started < 2
+    slow = mock_tool(lambda r: reply(200, html, headers))
+    started = time.monotonic()
+    with anyio.move_on_after(0.5):
+        await fetch(slow, "http://example.com/")
+    assert time.monotonic() - started < 1.5
+    await anyio.sleep(0.2)
+    workers = [p for p in Path("/proc").iterdir() if p.name.isdigit() and _is_converter(p)]
+    assert workers == []
+
+
+def _is_converter(proc: Path) -> bool:
+    try:
+        return os.getpid() == int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1]) and (
+            b"_worker_main" in (proc / "cmdline").read_bytes()
+        )
+    except (OSError, ValueError):
+        return False
+
+
+@pytest.mark.parametrize(
+    "location",
+    [
+        "http:127.0.0.1:1/",
+        "data:text/html,<h1>hi</h1>",
+        "javascript:alert(1)",
+        "http://xn--localhost/",
+        "\ud800",
+    ],
+)
+async def test_odd_redirects_are_error_results(location: str):
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/":
+            return reply(302, b"", {"location": location.encode("utf-8", "surrogatepass")})
+        return reply(200, b"reached " + request.url.path.encode(), {"content-type": "text/plain"})
+
+    result = await fetch(mock_tool(handler), "http://example.com/")
+    assert result.is_error or "reached" in result.text, result.text
+
+
+@pytest.mark.parametrize("url", ["http://xn--localhost/", "http://example.com/\ud800", "http://\ud800/"])
+async def test_odd_urls_are_error_results(url: str):
+    result = await fetch(mock_tool(lambda r: reply(200, b"x")), url)
+    assert result.is_error and ("not a valid URL" in result.text or "not valid Unicode" in result.text)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 import anyio
@@ -186,3 +187,45 @@ async def test_symlink_loop_is_named(tree: Path):
             tool, action=action, path="loop1/x" if action == "write" else "loop1", content="x"
         )
         assert result.is_error and "symlink loop" in result.text, result.text
+
+
+async def test_writes_go_only_to_regular_files(tree: Path, tmp_path: Path):
+    """A FIFO in the root must not block a write, a device must not be written, and a hard link to a
+    file outside must not let a write change that file."""
+    tool = builtin_tool("files", {"write": True}, base_dir=tree)
+    os.mkfifo(tree / "pipe")
+    with anyio.fail_after(5):
+        fifo = await call(tool, action="write", path="pipe", content="x")
+    assert fifo.is_error and "is a FIFO, not a regular file" in fifo.text
+    if os.geteuid() == 0:  # only root may make a device node
+        os.mknod(tree / "null", 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+        device = await call(tool, action="write", path="null", content="x")
+        assert device.is_error and "device or special file" in device.text
+    outside = tmp_path / "outside.txt"
+    outside.write_text("secret\n")
+    os.chmod(outside, 0o600)
+    os.link(outside, tree / "linked.txt")
+    linked = await call(tool, action="write", path="linked.txt", content="replaced")
+    assert not linked.is_error, linked.text
+    assert outside.read_text() == "secret\n"
+    assert (tree / "linked.txt").read_text() == "replaced" and os.stat(tree / "linked.txt").st_nlink == 1
+    assert stat.S_IMODE(os.stat(tree / "linked.txt").st_mode) == 0o600  # the file keeps its mode
+    assert sorted(p.name for p in tree.iterdir() if p.name.endswith(".tmp")) == []
+
+
+async def test_a_lone_surrogate_is_an_error_result(tree: Path):
+    tool = builtin_tool("files", {"write": True}, base_dir=tree)
+    content = await call(tool, action="write", path="s.txt", content="bad \ud800 text")
+    path = await call(tool, action="read", path="bad\ud800.txt")
+    for result in (content, path):
+        assert result.is_error and "'\\ud800'" in result.text and "lone surrogate" in result.text
+    assert not (tree / "s.txt").exists()
+
+
+async def test_file_names_that_are_not_utf8_are_shown_as_valid_text(tree: Path):
+    """A name with a byte that is not UTF-8 would put a lone surrogate into the result (unencodable)."""
+    os.close(os.open(os.fsencode(tree) + b"/bad\xff.txt", os.O_CREAT | os.O_WRONLY, 0o644))
+    tool = builtin_tool("files", {}, base_dir=tree)
+    listed = await call(tool, action="list")
+    listed.text.encode("utf-8")
+    assert "bad\\xff.txt  0 B" in listed.text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import socket
 import sys
@@ -262,30 +263,190 @@ async def test_without_namespaces_limits_and_cleanup_still_hold(monkeypatch):
     assert parent.is_error and "killed by signal 9" in parent.text
 
 
-async def test_code_stops_even_if_the_agent_dies(tmp_path: Path):
-    marker = f"orphan-{uuid.uuid4().hex}"
-    agent = tmp_path / "agent.py"
-    agent.write_text(
-        "import anyio\n"
-        "from agentkit.tooling.base import ToolContext\n"
-        "from tools import builtin_tool\n"
-        "tool = builtin_tool('python', {'time_limit': 0.5})\n"
-        f"code = {spawn_sleeper(marker, detach=False) + 'import time; time.sleep(60)'!r}\n"
-        "anyio.run(tool.call, {'code': code}, ToolContext())\n"
+AGENT = (
+    "import anyio, sys\n"
+    "from agentkit.tooling.base import ToolContext\n"
+    "from tools import builtin_tool\n"
+    "tool = builtin_tool('python', {'time_limit': float(sys.argv[2])})\n"
+    "anyio.run(tool.call, {'code': open(sys.argv[1]).read()}, ToolContext())\n"
+)
+
+
+def heartbeat(marker: str) -> str:
+    """Code that starts a detached sleeper tagged ``marker`` and then writes the time to ``beat`` forever."""
+    return spawn_sleeper(marker) + (
+        "import os, time\n"
+        "while True:\n"
+        "    with open('beat.tmp', 'w') as f: f.write(str(time.time()))\n"
+        "    os.replace('beat.tmp', 'beat')\n"
+        "    time.sleep(0.05)\n"
     )
+
+
+async def test_code_stops_as_soon_as_the_agent_is_killed(tmp_path: Path):
+    """SIGKILL of the agent (no cleanup runs in it) ends the code at once, not at its time limit, and
+    removes its work folder."""
+    marker = f"orphan-{uuid.uuid4().hex}"
+    (tmp_path / "agent.py").write_text(AGENT)
+    (tmp_path / "code.py").write_text(heartbeat(marker))
+    work = tmp_path / "tmp"
+    work.mkdir()
     process = await anyio.open_process(
-        [sys.executable, str(agent)],
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1]), "TMPDIR": str(tmp_path)},
+        [sys.executable, str(tmp_path / "agent.py"), str(tmp_path / "code.py"), "60"],
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1]), "TMPDIR": str(work)},
     )
     try:
         deadline = time.monotonic() + 10
-        while not processes_with(marker) and time.monotonic() < deadline:
+        while not (processes_with(marker) and list(work.glob("*/beat"))) and time.monotonic() < deadline:
             await anyio.sleep(0.05)
         assert processes_with(marker), "the sandboxed code never started"
     finally:
         process.kill()  # the agent dies without cleaning up
         await process.wait()
-    deadline = time.monotonic() + 5
-    while processes_with(marker) and time.monotonic() < deadline:
-        await anyio.sleep(0.1)
+    killed = time.monotonic()
+    while (processes_with(marker) or list(work.iterdir())) and time.monotonic() < killed + 3:
+        await anyio.sleep(0.05)
+    assert processes_with(marker) == [], "the code outlived the agent"
+    assert list(work.iterdir()) == [], "the work folder outlived the agent"
+
+
+PTRACE_RUNNER = """
+import ctypes, errno, subprocess, sys
+libc = ctypes.CDLL(None, use_errno=True)
+def err(value):
+    return 'allowed' if value == 0 else errno.errorcode[ctypes.get_errno()]
+class IoVec(ctypes.Structure):
+    _fields_ = [('base', ctypes.c_void_p), ('len', ctypes.c_size_t)]
+buf = ctypes.create_string_buffer(8)
+local, remote = IoVec(ctypes.cast(buf, ctypes.c_void_p), 8), IoVec(0x10000, 8)
+libc.process_vm_writev.restype = libc.process_vm_readv.restype = ctypes.c_ssize_t
+seen = {
+    'attach': err(libc.ptrace(16, 1, 0, 0)),
+    'seize': err(libc.ptrace(0x4206, 1, 0, 0)),
+    'vm_writev': err(0 if libc.process_vm_writev(1, ctypes.byref(local), 1, ctypes.byref(remote), 1, 0) >= 0 else -1),
+}
+try:
+    open('/proc/1/mem', 'rb').close()
+    seen['mem'] = 'allowed'
+except OSError as exc:
+    seen['mem'] = errno.errorcode[exc.errno]
+print(sorted(seen.items()))
+"""
+
+
+async def test_the_code_cannot_trace_or_write_into_the_sandbox_runner():
+    """The runner (pid 1 of the namespace) is non-dumpable: ptrace, process_vm_writev and /proc/1/mem
+    are refused to the code and to programs it starts, so it cannot cancel the runner's duties."""
+    code = (
+        f"src = {PTRACE_RUNNER!r}\nexec(src)\n"
+        "import subprocess, sys\n_ = subprocess.run([sys.executable, '-c', src])\n"
+    )
+    result = await run(code)
+    assert not result.is_error, result.text
+    lines = [line for line in result.text.splitlines() if line.startswith("[")]
+    expected = "[('attach', 'EPERM'), ('mem', 'EACCES'), ('seize', 'EPERM'), ('vm_writev', 'EPERM')]"
+    assert lines == [expected, expected], result.text
+
+
+async def test_the_time_limit_does_not_depend_on_the_runner():
+    """Even code that ignores every signal it can and detaches a sleeper is ended at the time limit,
+    by the supervisor outside the namespaces."""
+    marker = f"detached-{uuid.uuid4().hex}"
+    code = (
+        "import signal\n"
+        "for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGALRM):\n"
+        "    signal.signal(s, signal.SIG_IGN)\n"
+        + spawn_sleeper(marker)
+        + "import os\nos.setsid()\nwhile True:\n    pass\n"
+    )
+    started = time.monotonic()
+    result = await run(code, time_limit=1)
+    assert result.text.startswith("timed out after 1 s"), result.text
+    assert time.monotonic() - started < 4
     assert processes_with(marker) == []
+
+
+def shm_keys() -> set[int]:
+    lines = Path("/proc/sysvipc/shm").read_text().splitlines()[1:]
+    return {int(line.split()[0]) for line in lines}
+
+
+async def test_sysv_shared_memory_stays_inside_the_call():
+    """Own IPC namespace: a host segment is invisible, the code's segments are gone after the call, and a
+    later call cannot see an earlier one's."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    host_key = 0x5A000000 + os.getpid() % 0xFFFF
+    host_id = libc.shmget(host_key, 4096, 0o1600)  # IPC_CREAT | 0600
+    assert host_id >= 0
+    try:
+        key = host_key + 1
+        queue = f"/agentkit-test-{os.getpid()}".encode()
+        probe = (
+            "import ctypes, mmap\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+            f"print('host segment visible:', libc.shmget({host_key}, 0, 0) >= 0)\n"
+            f"print('earlier segment visible:', libc.shmget({key}, 0, 0) >= 0)\n"
+            f"print('created:', libc.shmget({key}, 1 << 20, 0o1600) >= 0)\n"
+            "libc.mq_open.restype = ctypes.c_int\n"
+            f"print('earlier queue visible:', libc.mq_open({queue!r}, 0) >= 0)\n"
+            f"print('queue created:', libc.mq_open({queue!r}, 0o100 | 2, 0o600, None) >= 0)\n"
+        )
+        first = await run(probe)
+        second = await run(probe)
+        for result in (first, second):
+            assert "host segment visible: False" in result.text, result.text
+            assert "earlier segment visible: False" in result.text, result.text
+            assert "created: True" in result.text and "queue created: True" in result.text, result.text
+            assert "earlier queue visible: False" in result.text, result.text
+        assert key not in shm_keys()
+        assert libc.mq_open(queue, 0) < 0 and ctypes.get_errno() == errno.ENOENT  # not on the host
+    finally:
+        libc.shmctl(host_id, 0, None)  # IPC_RMID
+        libc.mq_unlink(f"/agentkit-test-{os.getpid()}".encode())  # left only where the attack worked
+
+
+async def test_clean_up_removes_a_deep_tree(tmp_path: Path, monkeypatch):
+    """1,500 nested folders (more than Python's recursion limit) with files: the call returns its output
+    and the whole work folder is removed."""
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr(sandbox.tempfile, "tempdir", None)
+    code = (
+        "import os\nfd = os.open('.', os.O_RDONLY)\n"
+        "for i in range(1500):\n"
+        "    os.mkdir('d', dir_fd=fd)\n"
+        "    inner = os.open('d', os.O_RDONLY, dir_fd=fd)\n"
+        "    os.close(fd)\n    fd = inner\n"
+        "    with open(f'/proc/self/fd/{fd}/f', 'wb') as h: h.write(b'x' * 1000)\n"
+        "os.chmod(f'/proc/self/fd/{fd}', 0)\n"
+        "print('deep')\n"
+    )
+    result = await run(code, time_limit=20)
+    assert result.text.startswith("exit status 0\nstdout:\ndeep"), result.text
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_remove_tree_never_raises_and_needs_no_recursion(tmp_path: Path):
+    from tools.sandbox_supervisor import remove_tree
+
+    root = tmp_path / "w"
+    fd = os.open(tmp_path, os.O_RDONLY)
+    name = "w"
+    for _ in range(3000):  # paths far past PATH_MAX
+        os.mkdir(name, dir_fd=fd)
+        inner = os.open(name, os.O_RDONLY, dir_fd=fd)
+        os.close(fd)
+        fd, name = inner, "d" * 50
+        os.symlink("/", "link", dir_fd=fd)
+    os.close(fd)
+    assert remove_tree(str(root)) is None
+    assert not root.exists()
+    assert remove_tree(str(root)) is None  # already gone: fine
+
+
+async def test_a_lone_surrogate_is_an_error_and_leaves_nothing(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr(sandbox.tempfile, "tempdir", None)
+    result = await run("print('\ud800')")
+    assert result.is_error and "not valid Unicode" in result.text and "'\\ud800'" in result.text
+    assert list(tmp_path.iterdir()) == []

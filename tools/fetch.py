@@ -3,6 +3,11 @@
 Each hop (the first request and every redirect) resolves the host once, checks every resolved address
 (``tools.netguard``), then connects to that checked address, so a DNS answer that changes between the
 check and the connection (rebinding) cannot redirect the request. Proxy variables are ignored.
+
+Bounded against a hostile server: ``request_timeout`` is one deadline for the whole fetch (every hop,
+headers and body, however slowly they trickle), the body is decoded by ``tools.decoding`` with the cap
+on the *decoded* size (off the event loop), and HTML conversion runs in a separate process, killed at
+``convert_timeout`` or when the call is cancelled, for pages larger than ``_IN_THREAD_BYTES``.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from typing import Any
 import pydantic
 
 from agentkit.tooling.base import ToolContext, ToolResult
+from tools.decoding import ACCEPTED, CappedDecoder, UnsupportedEncoding, encodings
 from tools.netguard import BlockedAddress, Guard, Resolver, checked_address, forbidden_reason, system_resolve
 from tools.validation import Strict, parameters_schema, parse_arguments, parse_options
 
@@ -24,6 +30,9 @@ _REDIRECTS = (301, 302, 303, 307, 308)
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
 _TEXT_TYPES = ("application/json", "application/xml", "application/javascript", "application/x-yaml")
 _CACHE_PAGES = 16
+_IN_THREAD_BYTES = 64_000
+"""Smaller HTML converts in a thread (measured: at most ~1 s for the worst pages found); larger in a
+process that can be killed."""
 
 
 class FetchOptions(Strict):
@@ -35,6 +44,9 @@ class FetchOptions(Strict):
     """Text returned per call; the model pages through longer text with ``start``."""
     max_redirects: int = pydantic.Field(5, ge=0, le=20)
     request_timeout: float = pydantic.Field(20.0, gt=0)
+    """Seconds for the whole fetch: connecting, headers, body and every redirect, together."""
+    convert_timeout: float = pydantic.Field(20.0, gt=0)
+    """Seconds to turn a large HTML page into text (in a separate process, killed after)."""
     user_agent: str = "Mozilla/5.0 (compatible; agentkit-fetch/0.1)"
 
 
@@ -124,44 +136,58 @@ class FetchTool:
         return ToolResult(text="\n".join(lines), structured=structured)
 
     async def _fetch(self, url: str) -> Page:
+        import anyio
         import httpx
 
         try:
             current = httpx.URL(url)
-        except (httpx.InvalidURL, TypeError) as exc:
+        except (httpx.InvalidURL, TypeError, ValueError) as exc:  # bad IDNA (xn--…) raises ValueError
             raise FetchError(f"not a valid URL: {url!r} ({exc})") from None
         timeout = httpx.Timeout(self.options.request_timeout)
+        deadline = anyio.current_time() + self.options.request_timeout
         async with httpx.AsyncClient(
             trust_env=False, follow_redirects=False, timeout=timeout, transport=self._transport
         ) as client:
             for _hop in range(self.options.max_redirects + 1):
-                if current.scheme not in ("http", "https") or not current.host:
+                try:
+                    host = current.host
+                except ValueError as exc:  # an xn-- label that is not valid IDNA
+                    raise FetchError(f"not a valid URL: {str(current)!r} (its host name: {exc})") from None
+                if current.scheme not in ("http", "https") or not host:
                     raise FetchError(
                         f"only http:// and https:// URLs with a host can be fetched, not {str(current)!r}"
                     )
                 try:
-                    location, page = await self._get(client, current)
-                except httpx.TimeoutException:
+                    with anyio.fail_after(max(0.0, deadline - anyio.current_time())):
+                        location, raw = await self._get(client, current)
+                except (httpx.TimeoutException, TimeoutError):
                     raise FetchError(
-                        f"timed out after {self.options.request_timeout:g} s fetching {current}"
+                        f"timed out after {self.options.request_timeout:g} s fetching {current} "
+                        "(request_timeout covers the whole fetch: connecting, headers, body, redirects)"
                     ) from None
                 except httpx.HTTPError as exc:
                     raise FetchError(f"could not fetch {current}: {exc or type(exc).__name__}") from None
+                except (httpx.InvalidURL, ValueError) as exc:  # httpx parses a redirect's Location itself
+                    raise FetchError(f"{current} answered with an invalid URL to go to ({exc})") from None
                 except OSError as exc:
                     raise FetchError(str(exc)) from None
-                if page is not None:
-                    return page
-                current = current.join(location)
+                if raw is not None:
+                    return await self._page(raw)
+                try:
+                    current = current.join(location)
+                except (httpx.InvalidURL, TypeError, ValueError) as exc:
+                    raise FetchError(f"{current} redirects to an invalid URL {location!r} ({exc})") from None
         raise FetchError(f"too many redirects (more than {self.options.max_redirects}) starting from {url}")
 
-    async def _get(self, client: Any, url: Any) -> tuple[str, Page | None]:
-        """One request to the checked address: ``(location, None)`` for a redirect, else the page."""
+    async def _get(self, client: Any, url: Any) -> tuple[str, _Raw | None]:
+        """One request to the checked address: ``(location, None)`` for a redirect, else the body."""
         port = url.port or (443 if url.scheme == "https" else 80)
         address = await checked_address(url.host, port, resolve=self._resolve, guard=self._guard)
         headers = {
             "Host": url.netloc.decode("ascii"),
             "User-Agent": self.options.user_agent,
             "Accept": "text/html,application/xhtml+xml,text/plain;q=0.9,*/*;q=0.5",
+            "Accept-Encoding": ACCEPTED,
         }
         extensions = {"sni_hostname": url.host} if url.scheme == "https" and not _is_ip(url.host) else {}
         async with client.stream(
@@ -169,32 +195,93 @@ class FetchTool:
         ) as response:
             if response.status_code in _REDIRECTS and "location" in response.headers:
                 return response.headers["location"], None
-            body, cut = await _read_capped(response, self.options.max_bytes)
-            content_type = response.headers.get("content-type", "")
-            charset = response.charset_encoding
-            status, reason = response.status_code, response.reason_phrase
-        import anyio
+            body, cut = await _read_capped(response, self.options.max_bytes, str(url))
+            return "", _Raw(
+                str(url),
+                response.headers.get("content-type", ""),
+                response.charset_encoding,
+                response.status_code,
+                response.reason_phrase,
+                body,
+                cut,
+            )
 
-        if status >= 400:
+    async def _page(self, raw: _Raw) -> Page:
+        if raw.status >= 400:
             try:
-                _, text = await anyio.to_thread.run_sync(_to_text, body, content_type, charset, str(url))
+                _, text = await self._text(raw)
             except FetchError:
                 text = ""
             detail = f": {text[:500]}" if text else ""
-            raise FetchError(f"HTTP {status} {reason} from {url}{detail}")
-        title, text = await anyio.to_thread.run_sync(_to_text, body, content_type, charset, str(url))
-        return "", Page(str(url), content_type, title, text, len(body), cut)
+            raise FetchError(f"HTTP {raw.status} {raw.reason} from {raw.url}{detail}")
+        title, text = await self._text(raw)
+        return Page(raw.url, raw.content_type, title, text, len(raw.body), raw.cut)
+
+    async def _text(self, raw: _Raw) -> tuple[str, str]:
+        import anyio
+
+        from tools.html_text import ConversionTimeout, convert_bounded
+
+        charset = _charset(raw.charset)
+        if not _is_html(raw.body, raw.content_type) or len(raw.body) <= _IN_THREAD_BYTES:
+            return await anyio.to_thread.run_sync(_to_text, raw.body, raw.content_type, charset, raw.url)
+        try:
+            return await convert_bounded(raw.body, charset, raw.url, self.options.convert_timeout)
+        except ConversionTimeout as exc:
+            raise FetchError(
+                f"{raw.url}: {exc} (convert_timeout); the page is too complex to turn into text"
+            ) from None
 
 
-async def _read_capped(response: Any, limit: int) -> tuple[bytes, bool]:
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.aiter_bytes():
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > limit:
-            return b"".join(chunks)[:limit], True
-    return b"".join(chunks), False
+@dataclass(frozen=True, slots=True)
+class _Raw:
+    url: str
+    content_type: str
+    charset: str | None
+    status: int
+    reason: str
+    body: bytes
+    cut: bool
+
+
+async def _read_capped(response: Any, limit: int, url: str) -> tuple[bytes, bool]:
+    """The body, decoded, at most ``limit`` bytes (the cap holds while decoding; see tools.decoding)."""
+    import zlib
+
+    import anyio
+
+    try:
+        decoder = CappedDecoder(encodings(response.headers.get("content-encoding", "")), limit)
+    except UnsupportedEncoding as exc:
+        raise FetchError(
+            f"{url} sent Content-Encoding {exc}, which fetch cannot decode (it asks for {ACCEPTED})"
+        ) from None
+    received = 0
+    try:
+        async for chunk in response.aiter_raw():
+            received += len(chunk)
+            if decoder.encoded:
+                full = await anyio.to_thread.run_sync(decoder.feed, chunk)
+            else:
+                full = decoder.feed(chunk)
+            if full or received > limit:
+                return decoder.body(), True
+    except zlib.error as exc:
+        raise FetchError(f"{url} sent a body that is not validly compressed ({exc})") from None
+    return decoder.body(), decoder.cut
+
+
+def _charset(charset: str | None) -> str | None:
+    try:
+        return codecs.lookup(charset).name if charset else None
+    except LookupError:
+        return None
+
+
+def _is_html(body: bytes, content_type: str) -> bool:
+    mime = content_type.split(";", 1)[0].strip().lower()
+    looks_html = body.lstrip()[:15].lower().startswith((b"<!doctype html", b"<html"))
+    return mime in _HTML_TYPES or (not mime and looks_html)
 
 
 def _to_text(body: bytes, content_type: str, charset: str | None, url: str) -> tuple[str, str]:
@@ -202,12 +289,7 @@ def _to_text(body: bytes, content_type: str, charset: str | None, url: str) -> t
     from tools.html_text import html_to_markdown
 
     mime = content_type.split(";", 1)[0].strip().lower()
-    try:
-        charset = codecs.lookup(charset).name if charset else None
-    except LookupError:
-        charset = None
-    looks_html = body.lstrip()[:15].lower().startswith((b"<!doctype html", b"<html"))
-    if mime in _HTML_TYPES or (not mime and looks_html):
+    if _is_html(body, content_type):
         return html_to_markdown(body.decode(charset, errors="replace") if charset else body, url)
     if not mime or mime.startswith("text/") or mime in _TEXT_TYPES or mime.endswith(("+json", "+xml")):
         return "", body.decode(charset or "utf-8", errors="replace").strip()

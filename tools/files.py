@@ -12,6 +12,7 @@ import errno
 import os
 import re
 import stat
+import uuid
 from pathlib import Path
 from typing import Any, Literal
 
@@ -102,8 +103,16 @@ class FilesTool:
             )
         return real
 
-    def _open_inside(self, real: Path, flags: int, *, make_parents: bool = False) -> int:
+    def _open_inside(self, real: Path, flags: int) -> int:
         """Open ``real`` (from ``resolve``) walking down from the root without following any symlink."""
+        fd = self._open_parent(real)
+        try:
+            return self._open_at(real.name, flags, fd, real)
+        finally:
+            os.close(fd)
+
+    def _open_parent(self, real: Path, *, make_parents: bool = False) -> int:
+        """The folder holding ``real``, opened from the root one component at a time, no symlink followed."""
         parts = real.relative_to(self.root).parts
         fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY)
         try:
@@ -116,9 +125,10 @@ class FilesTool:
                 inner = self._open_at(part, os.O_RDONLY | os.O_DIRECTORY, fd, real)
                 os.close(fd)
                 fd = inner
-            return self._open_at(parts[-1], flags, fd, real)
-        finally:
+        except BaseException:
             os.close(fd)
+            raise
+        return fd
 
     def _open_at(self, name: str, flags: int, folder_fd: int, real: Path) -> int:
         try:
@@ -132,7 +142,7 @@ class FilesTool:
             raise
 
     def _shown(self, real: Path) -> str:
-        rel = real.relative_to(self.root).as_posix()
+        rel = _printable(real.relative_to(self.root).as_posix())
         return rel if rel != "." else "."
 
     # -- actions -------------------------------------------------------------------------------------
@@ -186,9 +196,11 @@ class FilesTool:
         real = self.resolve(args.path)
         if real == self.root or real.is_dir():
             return ToolResult.error(f"{args.path!r} is a folder; give a file path such as 'notes.txt'")
-        fd = self._open_inside(real, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, make_parents=True)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+        folder = self._open_parent(real, make_parents=True)
+        try:
+            _replace_file(folder, real.name, data, self._shown(real))
+        finally:
+            os.close(folder)
         return ToolResult(text=f"wrote {len(data)} bytes to {self._shown(real)}")
 
     def _list(self, args: FilesArgs) -> ToolResult:
@@ -202,12 +214,12 @@ class FilesTool:
                 target = Path(os.path.realpath(entry.path))
                 inside = target == self.root or self.root in target.parents
                 lines.append(
-                    f"{entry.name} -> {'(inside)' if inside else '(outside the folder, not usable)'}"
+                    f"{_printable(entry.name)} -> {'(inside)' if inside else '(outside the folder, not usable)'}"
                 )
             elif entry.is_dir():
-                lines.append(f"{entry.name}/")
+                lines.append(f"{_printable(entry.name)}/")
             else:
-                lines.append(f"{entry.name}  {entry.stat(follow_symlinks=False).st_size} B")
+                lines.append(f"{_printable(entry.name)}  {entry.stat(follow_symlinks=False).st_size} B")
         if len(entries) > _MAX_LIST:
             lines.append(f"[{len(entries) - _MAX_LIST} more entries not shown]")
         header = f"{self._shown(real)}/ ({len(entries)} entries)"
@@ -273,6 +285,42 @@ class FilesTool:
                 path = Path(current) / name
                 if not path.is_symlink():
                     yield path
+
+
+def _printable(name: str) -> str:
+    """A file name as valid text: bytes that are not UTF-8 (``\\udcff`` from the OS) shown as ``\\xff``."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def _replace_file(folder: int, name: str, data: bytes, shown: str) -> None:
+    """Write ``data`` to a new file next to ``name`` and rename it over ``name``.
+
+    The old file is never opened for writing: a FIFO cannot block the write, a device is never written,
+    and a hard link to a file outside the root keeps that file's content (only this name changes).
+    Anything there that is not a regular file is refused.
+    """
+    mode = 0o644
+    try:
+        info = os.lstat(name, dir_fd=folder)
+    except FileNotFoundError:
+        info = None
+    if info is not None:
+        if not stat.S_ISREG(info.st_mode):
+            kind = "a FIFO" if stat.S_ISFIFO(info.st_mode) else "a device or special file"
+            raise PathRefused(f"{shown!r} is {kind}, not a regular file; files writes only regular files")
+        mode = stat.S_IMODE(info.st_mode)
+    temporary = f".{name[:200]}.{uuid.uuid4().hex[:12]}.tmp"
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode, dir_fd=folder)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.rename(temporary, name, src_dir_fd=folder, dst_dir_fd=folder)
+    except BaseException:
+        try:
+            os.unlink(temporary, dir_fd=folder)
+        except OSError:
+            pass
+        raise
 
 
 def _read_lines(

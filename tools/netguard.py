@@ -21,6 +21,11 @@ _METADATA = {
     ipaddress.ip_address("100.100.100.200"): "cloud metadata service",
 }
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_SPECIAL = {
+    ipaddress.ip_network("192.0.0.0/24"): "IETF protocol assignment address",
+    ipaddress.ip_network("3fff::/20"): "documentation address",
+}
+"""Special-purpose ranges that this Python's ``ipaddress`` may not know yet (RFC 6890, RFC 9637)."""
 
 
 def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
@@ -49,6 +54,8 @@ def forbidden_reason(ip: IPAddress) -> str | None:
         (ip.is_unspecified, "unspecified address"),
         (ip.is_loopback, "loopback address"),
         (ip.is_link_local, "link-local address"),
+        *((ip in net, label) for net, label in _SPECIAL.items() if net.version == ip.version),
+        (isinstance(ip, ipaddress.IPv6Address) and ip.is_site_local, "site-local address (fec0::/10)"),
         (ip.is_multicast, "multicast address"),
         (isinstance(ip, ipaddress.IPv4Address) and ip in _CGNAT, "carrier-grade NAT address"),
         (ip.is_private, "private network address"),

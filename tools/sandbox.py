@@ -4,23 +4,22 @@ Layers, each used where the platform allows it (the result's ``notes`` say what 
 
 - Linux namespaces via ``unshare``: a user namespace (no real capabilities), a pid namespace (the code
   cannot see or signal the agent; when its first process ends, the kernel kills every process in
-  it), a private ``/proc``, and an empty network namespace unless network is allowed. Inside them the
-  runner makes the filesystem read-only but for the work folder and drops every capability
-  (``sandbox_runner.confine``).
+  it), a private ``/proc``, an IPC namespace, and an empty network namespace unless network is
+  allowed. Inside them the runner makes the filesystem read-only but for the work folder, drops every
+  capability (``sandbox_runner.confine``) and makes itself non-dumpable (no ptrace from the code).
+- ``sandbox_supervisor``, outside the namespaces, owns the time limit and every kill, and removes the
+  work folder; it also does so when the agent dies (it watches a pipe only the agent holds).
 - A pids cgroup capping the process count where we may create one (root on cgroup v1, or v2 with
   the pids controller delegated), else ``RLIMIT_NPROC`` (not enforced for root).
-- rlimits on CPU seconds, address space, file size and core dumps; a wall-clock timeout after which
-  the whole process group is killed; output read through pipes and capped.
+- rlimits on CPU seconds, address space, file size and core dumps; output read through pipes and capped.
 - ``python -I`` in a fresh temporary folder with a minimal environment (no API keys, no user site).
 """
 
 from __future__ import annotations
 
 import json
-import math
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -29,16 +28,20 @@ import uuid
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import anyio
 from anyio.abc import ByteReceiveStream
 
+from tools.sandbox_supervisor import remove_tree
+
 RUNNER_SOURCE = (Path(__file__).with_name("sandbox_runner.py")).read_text(encoding="utf-8")
-_NAMESPACES = ["--user", "--map-root-user", "--pid", "--fork", "--kill-child"]
+_SUPERVISOR = str(Path(__file__).with_name("sandbox_supervisor.py"))
+_NAMESPACES = ["--user", "--map-root-user", "--pid", "--fork", "--kill-child", "--ipc"]
 _PRIVATE_PROC = ["--mount", "--mount-proc"]
 _FILE_MB = 64
 _ORPHAN_GRACE = 2
-"""Seconds past the time limit after which the sandbox kills itself if the agent could not."""
+"""Seconds past the time limit after which the supervisor ends the run on its own (the agent is stuck)."""
 _STALE_CGROUP_S = 60
 _DRAIN_GRACE = 1.0
 """Seconds to finish reading output after the code ended (a detached child may hold the pipe)."""
@@ -162,28 +165,6 @@ def _sweep_stale_cgroups(base: Path) -> None:
             pass
 
 
-def _kill_cgroup(group: Path) -> None:
-    kill_file = group / "cgroup.kill"
-    if kill_file.exists():
-        try:
-            kill_file.write_text("1")
-            return
-        except OSError:
-            pass
-    for _ in range(20):
-        try:
-            pids = [int(p) for p in (group / "cgroup.procs").read_text().split()]
-        except OSError:
-            return
-        if not pids:
-            return
-        for pid in pids:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-
-
 def _remove_cgroup(group: Path) -> None:
     for _ in range(50):
         try:
@@ -261,87 +242,72 @@ def _read_status(fd: int) -> list[dict]:
     return events
 
 
-def _kill_group(pid: int) -> None:
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
 async def run_python(code: str, limits: Limits) -> SandboxResult:
-    """Run ``code`` as ``main.py`` in a fresh folder under ``limits``; nothing is left running after."""
+    """Run ``code`` as ``main.py`` in a fresh folder under ``limits``; nothing is left running after.
+
+    ``UnicodeEncodeError`` (before anything is created) for code that is not valid Unicode, such as a
+    lone surrogate.
+    """
+    source = code.encode("utf-8")
     iso = await anyio.to_thread.run_sync(isolation, limits.network)
     workdir = tempfile.mkdtemp(prefix="agentkit-python-")
-    Path(workdir, "main.py").write_text(code, encoding="utf-8")
-    group = _pids_cgroup(limits.max_processes) if sys.platform.startswith("linux") else None
-    nproc, notes = _process_limit(limits, iso, group)
-    status_read, status_write = os.pipe()
-    config = {
-        "status_fd": status_write,
-        "cgroup": str(group) if group else None,
-        "cpu_seconds": max(1, int(limits.cpu_seconds)),
-        "memory_mb": limits.memory_mb,
-        "file_mb": _FILE_MB,
-        "nproc": nproc,
-        "confine": bool(iso.prefix),
-        "deadline": math.ceil(limits.wall_seconds) + _ORPHAN_GRACE,
-    }
-    command = [*iso.prefix, sys.executable, "-I", "-X", "utf8", "-c", RUNNER_SOURCE, json.dumps(config)]
-    out: list[bytes] = []
-    err: list[bytes] = []
-    dropped = {"out": 0, "err": 0}
-    timed_out = False
-    started = time.monotonic()
+    group: Path | None = None
     process = None
+    fds: dict[str, int] = {}
     try:
+        Path(workdir, "main.py").write_bytes(source)
+        group = _pids_cgroup(limits.max_processes) if sys.platform.startswith("linux") else None
+        nproc, notes = _process_limit(limits, iso, group)
+        fds["status_read"], fds["status_write"] = os.pipe()
+        fds["alive_read"], fds["alive_write"] = os.pipe()
+        runner = {
+            "status_fd": fds["status_write"],
+            "cgroup": str(group) if group else None,
+            "cpu_seconds": max(1, int(limits.cpu_seconds)),
+            "memory_mb": limits.memory_mb,
+            "file_mb": _FILE_MB,
+            "nproc": nproc,
+            "confine": bool(iso.prefix),
+        }
+        command = [*iso.prefix, sys.executable, "-I", "-X", "utf8", "-c", RUNNER_SOURCE, json.dumps(runner)]
+        supervisor = {
+            "command": command,
+            "namespaced": bool(iso.prefix),
+            "status_fd": fds["status_write"],
+            "alive_fd": fds["alive_read"],
+            "deadline": limits.wall_seconds + _ORPHAN_GRACE,
+            "cgroup": runner["cgroup"],
+            "workdir": workdir,
+        }
+        out: list[bytes] = []
+        err: list[bytes] = []
+        dropped = {"out": 0, "err": 0}
+        started = time.monotonic()
         process = await anyio.open_process(
-            command,
+            [sys.executable, "-I", "-X", "utf8", _SUPERVISOR, json.dumps(supervisor)],
             stdin=subprocess.DEVNULL,
             cwd=workdir,
             env=_environment(workdir),
             start_new_session=True,
-            pass_fds=(status_write,),
+            pass_fds=(fds["status_write"], fds["alive_read"]),
         )
-        os.close(status_write)
-        status_write = -1
-
-        drained = anyio.Event()
-        pending = {"out", "err"}
-
-        async def drain(name: str, stream: ByteReceiveStream | None, sink: list[bytes]) -> None:
-            dropped[name] = await _drain(stream, limits.max_output_bytes, sink)
-            pending.discard(name)
-            if not pending:
-                drained.set()
-
-        with anyio.move_on_after(limits.wall_seconds) as scope:
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(drain, "out", process.stdout, out)
-                tg.start_soon(drain, "err", process.stderr, err)
-                await process.wait()
-                # The run is over: whatever it left behind goes now, which also closes its pipes.
-                _kill_group(process.pid)
-                if group is not None:
-                    _kill_cgroup(group)
-                with anyio.move_on_after(_DRAIN_GRACE):
-                    await drained.wait()
-                tg.cancel_scope.cancel()
-        timed_out = scope.cancelled_caught
+        for name in ("status_write", "alive_read"):
+            os.close(fds.pop(name))
+        timed_out = await _collect(process, limits, out, err, dropped)
     finally:
         with anyio.CancelScope(shield=True):
+            if "alive_write" in fds:  # tells the supervisor to end the run, if it has not yet
+                os.close(fds.pop("alive_write"))
             if process is not None:
-                _kill_group(process.pid)
-                if group is not None:
-                    _kill_cgroup(group)
                 await process.wait()
                 await process.aclose()
-            events = _read_status(status_read)
-            os.close(status_read)
-            if status_write >= 0:
-                os.close(status_write)
-            if group is not None:
-                await anyio.to_thread.run_sync(_remove_cgroup, group)
-            await anyio.to_thread.run_sync(lambda: shutil.rmtree(workdir, ignore_errors=True))
+            events = _read_status(fds["status_read"]) if "status_read" in fds else []
+            for fd in fds.values():
+                os.close(fd)
+            if process is None:  # no supervisor ever ran: clean up here
+                if group is not None:
+                    await anyio.to_thread.run_sync(_remove_cgroup, group)
+                await anyio.to_thread.run_sync(remove_tree, workdir)
     result = SandboxResult(
         stdout=b"".join(out).decode("utf-8", errors="replace"),
         stderr=b"".join(err).decode("utf-8", errors="replace"),
@@ -351,11 +317,35 @@ async def run_python(code: str, limits: Limits) -> SandboxResult:
         seconds=time.monotonic() - started,
         notes=[*iso.notes, *notes],
     )
-    _apply_events(result, events, process.returncode if process is not None else None)
+    _apply_events(result, events)
     return result
 
 
-def _apply_events(result: SandboxResult, events: list[dict], returncode: int | None) -> None:
+async def _collect(
+    process: Any, limits: Limits, out: list[bytes], err: list[bytes], dropped: dict[str, int]
+) -> bool:
+    """Read the output until the supervisor has ended the run; True if the time limit ended it."""
+    drained = anyio.Event()
+    pending = {"out", "err"}
+
+    async def drain(name: str, stream: ByteReceiveStream | None, sink: list[bytes]) -> None:
+        dropped[name] = await _drain(stream, limits.max_output_bytes, sink)
+        pending.discard(name)
+        if not pending:
+            drained.set()
+
+    with anyio.move_on_after(limits.wall_seconds) as scope:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(drain, "out", process.stdout, out)
+            tg.start_soon(drain, "err", process.stderr, err)
+            await process.wait()  # the supervisor has killed what was left and removed the folder
+            with anyio.move_on_after(_DRAIN_GRACE):
+                await drained.wait()
+            tg.cancel_scope.cancel()
+    return scope.cancelled_caught
+
+
+def _apply_events(result: SandboxResult, events: list[dict]) -> None:
     """Fill in how the run ended, and what could not be enforced, from the runner's status events."""
     refused = [name for event in events for name in event.get("refused_limits", [])]
     if refused:
@@ -365,10 +355,16 @@ def _apply_events(result: SandboxResult, events: list[dict], returncode: int | N
         result.notes.append("the filesystem could not be made read-only: the code can write where you can")
     if confined is not None and not confined["capabilities_dropped"]:
         result.notes.append("capabilities could not be dropped inside the sandbox")
+    returncode = None
     for event in events:
         result.exception = event.get("exception", result.exception)
         result.exit_code = event.get("exit", result.exit_code)
         result.signal = event.get("signal", result.signal)
+        returncode = event.get("runner_returncode", returncode)
+        if "cleanup_error" in event:
+            result.notes.append(f"the work folder could not be removed completely: {event['cleanup_error']}")
+        if "supervisor_error" in event:
+            result.exception = event["supervisor_error"]
     if result.exit_code is None and result.signal is None and not result.timed_out and returncode is not None:
         # The runner itself died (killed from inside, or it could not start).
         result.signal, result.exit_code = (-returncode, None) if returncode < 0 else (None, returncode)

@@ -1,16 +1,17 @@
 """Runs inside the sandbox (passed to ``python -I -c``); never imported by the agent.
 
-It joins the pids cgroup if one is given, sets resource limits, confines itself (see ``confine``), then
-forks the worker that runs ``main.py`` and waits for it like an init process, reaping orphans; past its
-own deadline it kills its process group even if the agent is gone. One JSON line per event goes to
-the status pipe: ``{"exception": ...}`` from the worker, ``{"exit": n}`` or ``{"signal": n}`` from us.
+It joins the pids cgroup if one is given, sets resource limits, confines itself (see ``confine``), makes
+itself non-dumpable (so the code can neither ptrace it nor write its memory), then forks the worker that
+runs ``main.py`` and waits for it like an init process, reaping orphans. It enforces no time limit:
+that, and every kill, comes from ``sandbox_supervisor`` outside the namespaces. One JSON line per event
+goes to the status pipe: ``{"exception": ...}`` from the worker, ``{"exit": n}`` or ``{"signal": n}``
+from us.
 """
 
 import ast
 import json
 import os
 import resource
-import signal
 import sys
 import traceback
 
@@ -158,12 +159,15 @@ def main():
         report(status_fd, refused_limits=refused)
     if config.get("confine"):
         report(status_fd, confined=confine(os.getcwd()))
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        # PR_SET_DUMPABLE 0: ptrace, process_vm_writev and /proc/1/mem now need CAP_SYS_PTRACE in our
+        # user namespace, which the code (capabilities dropped) can never have.
+        ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)
     worker = os.fork()
     if worker == 0:
         run_worker(status_fd)
-    # Our own deadline, in case the agent is gone and cannot kill us: end the whole group.
-    signal.signal(signal.SIGALRM, lambda *_: os.killpg(0, signal.SIGKILL))
-    signal.alarm(config["deadline"])
     while True:
         try:
             pid, status = os.wait()

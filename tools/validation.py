@@ -51,6 +51,13 @@ def parse_arguments(model: type[M], arguments: Any, tool: str) -> M | ToolResult
     if not isinstance(arguments, dict):
         return ToolResult.error(f"{tool}: arguments must be a JSON object, got {type(arguments).__name__}")
     allowed = list(model.model_fields)
+    bad = _lone_surrogate(arguments)
+    if bad is not None:
+        where, position, char = bad
+        return ToolResult.error(
+            f"{tool}: argument `{where}` is not valid Unicode: lone surrogate {char!r} at position "
+            f"{position}; send plain UTF-8 text"
+        )
     try:
         return model.model_validate(arguments)
     except pydantic.ValidationError as exc:
@@ -65,3 +72,19 @@ def parameters_schema(model: type[pydantic.BaseModel]) -> dict[str, Any]:
         "properties": schema.get("properties", {}),
         "required": schema.get("required", []),
     }
+
+
+def _lone_surrogate(value: Any, where: str = "") -> tuple[str, int, str] | None:
+    """``(argument, position, character)`` of the first lone surrogate (``"\\ud800"``) in any string of
+    ``value``: such text cannot be encoded, so no file, process or request may receive it."""
+    if isinstance(value, str):
+        for position, char in enumerate(value):
+            if "\ud800" <= char <= "\udfff":
+                return where, position, char
+        return None
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, inner in items:
+        found = _lone_surrogate(inner, f"{where}.{key}" if where else str(key))
+        if found is not None:
+            return found
+    return None

@@ -22,7 +22,7 @@ from agentkit.agent.events import (
     ToolRunning,
 )
 from agentkit.agent.history import HistoryFitter
-from agentkit.agent.records import RunResult, Status, StepRecord, ToolCallRecord
+from agentkit.agent.records import Progress, RunResult, Status, StepRecord, ToolCallRecord
 from agentkit.agent.thinking import ThinkingMode, step_thinks
 from agentkit.agent.tool_runs import StepTools, tool_tasks
 from agentkit.context import ContextPolicy, TokenCounter
@@ -164,12 +164,21 @@ class Agent:
         return messages
 
     async def run(
-        self, prompt: str | list[dict[str, Any]], *, on_event: EventHandler | None = None
+        self,
+        prompt: str | list[dict[str, Any]],
+        *,
+        on_event: EventHandler | None = None,
+        progress: Progress | None = None,
     ) -> RunResult:
-        """Run until the model answers without calling a tool, or ``max_steps``. Errors end in ``status``."""
+        """Run until the model answers without calling a tool, or ``max_steps``. Errors end in ``status``.
+
+        ``progress`` is updated after every finished step (see ``Progress.interrupted``).
+        """
         emit = _emitter(on_event)
         started = time.perf_counter()
         messages = self.initial_messages(prompt)
+        if progress is not None:
+            progress.messages, progress.steps = list(messages), []
         steps: list[StepRecord] = []
         status: Status = "max_steps"
         output, error = "", None
@@ -207,6 +216,8 @@ class Agent:
                         ran, results, record.tool_calls = await tools.wait_started()
                         messages.extend(_tool_messages(ran, results))
                         status, error = "length", _cut_error(len(ran))
+                        if progress is not None:
+                            progress.messages, progress.steps = list(messages), list(steps)
                         if emit:
                             await emit(StepEnded(step, record))
                         break
@@ -219,6 +230,8 @@ class Agent:
                         previous_results = [
                             (call.name or "", result.is_error) for call, result in zip(calls, results)
                         ]
+                    if progress is not None:
+                        progress.messages, progress.steps = list(messages), list(steps)
                     if emit:
                         await emit(StepEnded(step, record))
                     if not calls:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Status = Literal["completed", "max_steps", "length", "error", "cancelled"]
+Status = Literal["completed", "max_steps", "length", "error", "cancelled", "interrupted"]
 
 
 @dataclass(slots=True)
@@ -97,3 +98,24 @@ class RunResult:
         if self.error:
             out["error"] = self.error
         return out
+
+
+@dataclass(slots=True)
+class Progress:
+    """What a run has finished so far, kept up to date by ``Agent.run(..., progress=...)``: a caller that
+    is interrupted (Ctrl-C, SIGTERM, cancellation) still reports every finished step."""
+
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    steps: list[StepRecord] = field(default_factory=list)
+    started: float = field(default_factory=time.perf_counter)
+
+    def interrupted(self) -> RunResult:
+        """The run's record as of its last finished step, with ``status: interrupted``."""
+        return RunResult(
+            "",
+            "interrupted",
+            list(self.messages),
+            list(self.steps),
+            f"interrupted (Ctrl-C, SIGTERM or cancellation) after {len(self.steps)} finished step(s)",
+            time.perf_counter() - self.started,
+        )

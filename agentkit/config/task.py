@@ -49,7 +49,8 @@ class ModelConfig(BaseModel):
     """``None``: detected from the model name."""
     max_tokens: int | None = Field(None, ge=1)
     timeout: float = Field(600.0, gt=0)
-    """Seconds one request may take."""
+    """Seconds one request may take in total (headers and the whole stream, however slowly it trickles);
+    no single read waits longer either. Connecting has its own 10 s."""
     temperature: float | None = Field(None, ge=0)
     top_p: float | None = Field(None, gt=0, le=1)
     top_k: int | None = None

@@ -7,6 +7,7 @@ import random
 from collections.abc import AsyncIterator
 from typing import Any
 
+import anyio
 import httpx
 
 from agentkit.llm.errors import EndpointUnreachable, LLMError
@@ -53,10 +54,15 @@ def _error_text(response: httpx.Response) -> str:
 
 
 class Endpoint:
-    """An OpenAI-compatible server at ``base_url`` (…/v1), reached through one pooled ``httpx.AsyncClient``."""
+    """An OpenAI-compatible server at ``base_url`` (…/v1), reached through one pooled ``httpx.AsyncClient``.
+
+    ``timeout`` is a total deadline per request (headers and the whole stream, however slowly it
+    trickles), and also the longest wait for any single read; connecting has its own 10 s.
+    """
 
     def __init__(self, base_url: str, *, api_key: str | None = None, timeout: float = 600.0):
         self.base_url = base_url.rstrip("/")
+        self._deadline_s = timeout
         headers = {"Authorization": f"Bearer {api_key}"} if api_key and api_key != "EMPTY" else {}
         self._client = httpx.AsyncClient(
             base_url=self.base_url,
@@ -78,7 +84,10 @@ class Endpoint:
 
     async def get_json(self, path: str) -> Any:
         try:
-            response = await self._client.get(path)
+            with anyio.fail_after(self._deadline_s):
+                response = await self._client.get(path)
+        except TimeoutError as exc:
+            raise RetryableError(f"timed out asking {self.base_url}{path}") from exc
         except httpx.ConnectError as exc:
             raise self._unreachable(exc) from exc
         except httpx.TimeoutException as exc:
@@ -122,8 +131,9 @@ class Endpoint:
 
         Raises ``RetryableError`` for overload, timeouts and a stream cut before ``[DONE]``.
         """
+        deadline = anyio.current_time() + self._deadline_s
         try:
-            async with self._client.stream("POST", path, json=body) as response:
+            async with _Deadline(deadline, self._client.stream("POST", path, json=body)) as response:
                 if response.status_code >= 400:
                     await response.aread()
                     message = (
@@ -133,7 +143,7 @@ class Endpoint:
                         raise RetryableError(message, _retry_after(response))
                     raise LLMError(message)
                 done = False
-                async for line in response.aiter_lines():
+                async for line in _until(deadline, response.aiter_lines()):
                     if not line.startswith("data:"):
                         continue
                     data = line[5:].strip()
@@ -155,6 +165,38 @@ class Endpoint:
             raise self._unreachable(exc) from exc
         except (httpx.TimeoutException, httpx.RemoteProtocolError, httpx.ReadError) as exc:
             raise RetryableError(f"the stream from {path} broke: {type(exc).__name__}: {exc}") from exc
+        except TimeoutError as exc:
+            raise RetryableError(
+                f"{self.base_url}{path} did not finish within model.timeout ({self._deadline_s:g} s, "
+                "the deadline for one whole request); raise model.timeout for long generations"
+            ) from exc
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+
+class _Deadline:
+    """Enter an async context manager (a streamed request) under a deadline: ``TimeoutError`` past it."""
+
+    def __init__(self, deadline: float, manager: Any):
+        self._deadline = deadline
+        self._manager = manager
+
+    async def __aenter__(self) -> Any:
+        with anyio.fail_after(max(0.0, self._deadline - anyio.current_time())):
+            return await self._manager.__aenter__()
+
+    async def __aexit__(self, *exc: Any) -> Any:
+        return await self._manager.__aexit__(*exc)
+
+
+async def _until(deadline: float, items: AsyncIterator[Any]) -> AsyncIterator[Any]:
+    """``items`` until ``deadline``, each wait bounded by it (no cancel scope is held across a yield)."""
+    iterator = aiter(items)
+    while True:
+        with anyio.fail_after(max(0.0, deadline - anyio.current_time())):
+            try:
+                item = await anext(iterator)
+            except StopAsyncIteration:
+                return
+        yield item

@@ -1,8 +1,10 @@
-"""Finding and ending what a stdio server left behind.
+"""Finding and ending what a stdio server left behind, by two mechanisms.
 
-Every stdio server starts with a unique value in ``AGENTKIT_MCP_SERVER_ID``; its children inherit it, even
-those that were orphaned or left the server's process group. After the server's transport closed, any
-process still carrying the value is ended. Linux reads ``/proc``; elsewhere this finds nothing.
+On Linux every stdio server runs under ``agentkit.mcp.reaper``, a child subreaper: whatever the server
+starts stays in its tree (a double fork, ``setsid`` or a clean environment cannot leave it) and is
+ended when the server exits. As a second net, every stdio server starts with a unique value in
+``AGENTKIT_MCP_SERVER_ID``; after the server's transport closed, any process still carrying it is
+ended (Linux reads ``/proc``; elsewhere this finds nothing).
 """
 
 from __future__ import annotations
@@ -10,12 +12,23 @@ from __future__ import annotations
 import atexit
 import os
 import signal
+import sys
 import time
 import uuid
 from pathlib import Path
 
 ENV_KEY = "AGENTKIT_MCP_SERVER_ID"
 _GRACE = 0.5
+
+
+_REAPER = str(Path(__file__).with_name("reaper.py"))
+
+
+def reaped(command: str, args: list[str]) -> tuple[str, list[str]]:
+    """The command line that runs ``command args`` under the reaper (Linux; elsewhere unchanged)."""
+    if not sys.platform.startswith("linux"):
+        return command, args
+    return sys.executable, ["-I", _REAPER, command, *args]
 
 
 def new_marker(server: str) -> str:

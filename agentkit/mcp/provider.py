@@ -279,7 +279,8 @@ class MCPServerProvider:
             self._marker = processes.new_marker(self.name)
             processes.track(self._marker)
             env = {**os.environ, **config.env, processes.ENV_KEY: self._marker}
-            params = StdioServerParameters(command=command, args=list(config.args), env=env, cwd=config.cwd)
+            command, args = processes.reaped(command, list(config.args))
+            params = StdioServerParameters(command=command, args=args, env=env, cwd=config.cwd)
             streams = await stack.enter_async_context(stdio_client(params, errlog=self._stderr))
             stack.push_async_callback(self._end_unless_graceful)
             return streams
