@@ -80,6 +80,7 @@ def batch_main(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from agentkit.batching import Batch, BatchInputError
+    from agentkit.batching.engine import BatchFailed
     from agentkit.batching.progress import BatchProgress
     from agentkit.batching.stats import BatchStats, summary_text
     from agentkit.cli import _terminate_as_ctrl_c
@@ -144,7 +145,7 @@ def batch_main(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         code = 130
-    except (LLMError, BatchInputError) as exc:
+    except (LLMError, BatchInputError, BatchFailed) as exc:
         print(f"error: {exc}", file=sys.stderr)
         code = 1
     except TaskError as exc:

@@ -17,6 +17,11 @@ DEFAULT_PER_ENDPOINT = 256
 """Model requests in flight per endpoint when neither the task nor a flag says: vLLM's default
 ``--max-num-seqs`` (the most sequences it batches at once)."""
 
+
+class BatchFailed(Exception):
+    """The batch could not go on (every Ray worker lost); what finished is in the output."""
+
+
 Deliver = Callable[[dict[str, Any]], Awaitable[None]]
 
 
