@@ -214,9 +214,9 @@ def test_csv_and_parquet_items(sim, tmp_path):
 
 
 def test_failed_items_are_retried_with_retries(sim, tmp_path):
-    """A 400 is not a transient fault (the endpoint does not retry it): the item fails, and --retries
-    runs it again."""
-    sim.set_faults([{"status": 400, "times": 1}])
+    """A 503 is transient: the endpoint's backoff retries the request within the same attempt. A 400 is
+    not: the item fails, and --retries runs it again."""
+    sim.set_faults([{"status": 503, "times": 1}, {"status": 400, "times": 1}])
     task = write_task(tmp_path, sim.base_url)
     source = write_items(tmp_path / "items.jsonl", [{"id": "x", "title": "x"}])
     out = tmp_path / "results.jsonl"
@@ -224,6 +224,8 @@ def test_failed_items_are_retried_with_retries(sim, tmp_path):
     assert proc.returncode == 0, proc.stderr
     [record] = read_results(out)
     assert record["status"] == "completed" and record["attempts"] == 2
+    statuses = [r["status"] for r in sim.requests() if r["path"] == "/v1/completions"]
+    assert statuses == [503, 400, 200, 200]  # the 503 retried by the endpoint, the 400 by --retries
 
 
 def test_python_api_async_iterator_resumes(sim, tmp_path):
