@@ -273,3 +273,36 @@ def test_mcp_servers_are_shared_unless_per_item(sim, tmp_path):
             assert proc.returncode == 0, proc.stderr
             pids[mode] = {r["steps"][0]["tool_calls"][0]["result"] for r in read_results(out)}
     assert len(pids["shared"]) == 1 and len(pids["per_item"]) == 3
+
+
+def test_an_endpoint_restarted_mid_batch_costs_no_item(tmp_path):
+    """A server that goes away mid-batch (a restart): items wait for it with backoff, not recorded as
+    failed; a dead endpoint at the start fails the batch at once, before any item."""
+    port = free_port()
+    task = write_task(tmp_path, f"http://127.0.0.1:{port}/v1")
+    source = write_items(tmp_path / "items.jsonl", [{"id": i, "title": str(i)} for i in range(30)])
+    out = tmp_path / "results.jsonl"
+    dead = batch_cli(str(task), str(source), "-o", str(out))
+    assert dead.returncode == 1 and "cannot reach the model endpoint" in dead.stderr
+    assert not out.read_text()
+    env = {**os.environ, "AGENTKIT_ENDPOINT": f"http://127.0.0.1:{free_port()}/v1"}
+    command = [sys.executable, "-m", "agentkit", "batch", str(task), str(source), "-o", str(out), "--json"]
+    with serve_in_thread(SCRIPT, port=port) as first:
+        first.set_faults(SLOW)
+        proc = subprocess.Popen(
+            [*command, "--concurrency", "4", "--quiet"], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and out.read_text().count("\n") < 5:
+            time.sleep(0.05)
+    try:
+        time.sleep(1.5)  # nothing listens: items wait
+        assert proc.poll() is None
+        with serve_in_thread(SCRIPT, port=port):
+            stdout, _ = proc.communicate(timeout=90)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0
+    assert json.loads(stdout)["by_status"] == {"completed": 30}
+    assert len(read_results(out)) == 30

@@ -13,6 +13,10 @@ from agentkit.agent.records import RunResult
 from agentkit.batching.items import Item
 from agentkit.llm.http import backoff_delay
 
+OUTAGE_WAIT_S = 600.0
+"""How long an item waits, over its tries, for a model endpoint that stopped answering (a server being
+restarted) before it is recorded as failed; the try it waited for is not counted against ``--retries``."""
+_UNREACHABLE = "cannot reach the model endpoint"
 DEFAULT_PER_ENDPOINT = 256
 """Model requests in flight per endpoint when neither the task nor a flag says: vLLM's default
 ``--max-num-seqs`` (the most sequences it batches at once)."""
@@ -41,6 +45,7 @@ class ItemRunner:
         tools: tuple[list[Any], dict[str, Any]],
         *,
         per_endpoint: int,
+        outage_wait: float = OUTAGE_WAIT_S,
         simulated: bool = False,
         extra: dict[str, Any] | None = None,
         notice: Callable[[str], None] | None = None,
@@ -48,12 +53,8 @@ class ItemRunner:
         from agentkit.runtime import make_agent
 
         self.task, self.llm, self.tools = task, llm, tools
-        self.per_endpoint, self.simulated, self.extra, self.notice = (
-            per_endpoint,
-            simulated,
-            extra or {},
-            notice,
-        )
+        self.per_endpoint, self.outage_wait = per_endpoint, outage_wait
+        self.simulated, self.extra, self.notice = simulated, extra or {}, notice
         self.shared = make_agent(task, llm, toolset, tools[1]) if toolset is not None else None
         self.endpoints = len(getattr(llm, "endpoints", None) or [None])
 
@@ -70,18 +71,28 @@ class ItemRunner:
         async with open_toolset(self.task, self.llm, self.tools[0], notice=self.notice) as toolset:
             return (await make_agent(self.task, self.llm, toolset, self.tools[1]).run(prompt)).to_json()
 
+    async def _try(self, prompt: str) -> dict[str, Any]:
+        try:
+            return await self._run_once(prompt)
+        except Exception as exc:  # a tool server that would not start, a bug: the item fails, not the batch
+            return error_record(prompt, f"{type(exc).__name__}: {exc}")
+
     async def run(self, item: Item, retries: int) -> dict[str, Any]:
         """The item's result line: ``id``, the ``run --json`` object, ``simulated``, ``attempts``."""
-        attempt = 0
+        attempt, waited, outages = 0, 0.0, 0
         while True:
             attempt += 1
-            try:
-                record = await self._run_once(item.prompt)
-            except (
-                Exception
-            ) as exc:  # a tool server that would not start, a bug: this item fails, not the batch
-                record = error_record(item.prompt, f"{type(exc).__name__}: {exc}")
-            if record["status"] != "error" or attempt > retries:
+            record = await self._try(item.prompt)
+            if record["status"] != "error":
+                break
+            if str(record.get("error", "")).startswith(_UNREACHABLE) and waited < self.outage_wait:
+                outages += 1
+                delay = min(backoff_delay(outages, cap=30.0), self.outage_wait - waited)
+                waited += delay
+                attempt -= 1  # the endpoint was down: the item itself did not fail
+                await anyio.sleep(delay)
+                continue
+            if attempt > retries:
                 break
             await anyio.sleep(backoff_delay(attempt))
         return {"id": item.id, **record, "simulated": self.simulated, "attempts": attempt, **self.extra}
@@ -110,6 +121,8 @@ async def open_runner(
 
     async with AsyncExitStack() as stack:
         llm = await stack.enter_async_context(open_llm(task, allow_simulation=allow_simulation, notice=note))
+        if hasattr(llm, "resolve"):
+            await llm.resolve()  # a wrong or dead endpoint fails the batch now, not each item
         bound = per_endpoint or task.batch.per_endpoint or DEFAULT_PER_ENDPOINT
         for endpoint in getattr(llm, "endpoints", []):
             endpoint.limit(bound)
