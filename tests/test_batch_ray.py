@@ -16,9 +16,12 @@ from tests.test_batch import SCRIPT, SLOW, read_results, require, write_items, w
 
 
 def test_ray_batch_survives_a_killed_worker(tmp_path):
+    """Two workers share the task's endpoint and each also uses a --local-endpoint (here the same second
+    server, as a vLLM on each node would be); one worker is killed with SIGKILL mid-batch."""
     require("ray")
-    with serve_in_thread(SCRIPT) as sim:
+    with serve_in_thread(SCRIPT) as sim, serve_in_thread(SCRIPT) as local:
         sim.set_faults(SLOW)
+        local.set_faults(SLOW)
         task = write_task(tmp_path, sim.base_url)
         ids = [f"item-{i}" for i in range(80)]
         source = write_items(tmp_path / "items.jsonl", [{"id": i, "title": i} for i in ids])
@@ -32,6 +35,7 @@ def test_ray_batch_survives_a_killed_worker(tmp_path):
         env.pop("RAY_ADDRESS", None)
         command = [sys.executable, "-m", "agentkit", "batch", str(task), str(source), "-o", str(out)]
         flags = ["--ray", "--workers", "2", "--concurrency", "8", "--quiet", "--json"]
+        flags += ["--local-endpoint", local.base_url]
         proc = subprocess.Popen(
             [*command, *flags], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
@@ -47,6 +51,7 @@ def test_ray_batch_survives_a_killed_worker(tmp_path):
             if proc.poll() is None:
                 proc.send_signal(signal.SIGINT)
                 proc.communicate(timeout=20)
+        served = [sum(r["path"] == "/v1/completions" for r in s.requests()) for s in (sim, local)]
     assert proc.returncode == 0, stderr
     assert "Ray worker" in stderr and "was lost" in stderr
     summary = json.loads(stdout)
@@ -56,3 +61,4 @@ def test_ray_batch_survives_a_killed_worker(tmp_path):
     assert sorted(counts) == sorted(ids) and set(counts.values()) == {1}  # nothing lost, nothing twice
     workers = Counter(r["worker"] for r in results)
     assert len(workers) == 2 and workers[victim] < 80
+    assert all(n > 0 for n in served), served  # the shared endpoint and the workers' local one

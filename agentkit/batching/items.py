@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet"}
+FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv", ".parquet": "parquet"}
 
 
 class BatchInputError(Exception):
@@ -121,6 +121,20 @@ def _jsonl(path: Path) -> Iterator[tuple[str, Any]]:
                 raise BatchInputError(f"{path}:{n}: not a JSON object ({exc}); one object per line") from None
 
 
+def _json(path: Path) -> Iterator[tuple[str, Any]]:
+    """A ``.json`` file: a list of items, or JSON Lines under that name."""
+    text = path.read_text(encoding="utf-8")
+    if not text.lstrip().startswith("["):
+        yield from _jsonl(path)
+        return
+    try:
+        values = json.loads(text)
+    except ValueError as exc:
+        raise BatchInputError(f"{path}: not valid JSON ({exc}); give a list of items or JSON Lines") from None
+    for n, value in enumerate(values):
+        yield f"{path}:[{n}]", value
+
+
 def _csv(path: Path) -> Iterator[tuple[str, Any]]:
     with path.open(encoding="utf-8", newline="") as f:
         reader = csv.DictReader(f)
@@ -146,12 +160,13 @@ def read_items(path: str | Path, template: str | None) -> list[Item]:
     kind = FORMATS.get(path.suffix.lower())
     if kind is None:
         raise BatchInputError(
-            f"{path}: unknown item format {path.suffix!r}; use .jsonl (one JSON object per line), .csv or .parquet"
+            f"{path}: unknown item format {path.suffix!r}; use .jsonl (one JSON object per line), .json (a list), "
+            ".csv or .parquet"
         )
     if not path.is_file():
         raise BatchInputError(f"{path}: no such file; check the path")
     try:
-        reader = {"jsonl": _jsonl, "csv": _csv, "parquet": _parquet}[kind](path)
+        reader = {"jsonl": _jsonl, "json": _json, "csv": _csv, "parquet": _parquet}[kind](path)
         return make_items(reader, template)
     except UnicodeDecodeError as exc:
         raise BatchInputError(f"{path}: not UTF-8 text ({exc.reason}); save it as UTF-8") from None
