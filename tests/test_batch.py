@@ -197,7 +197,7 @@ def test_bad_items_are_reported_with_their_line(sim, tmp_path):
     assert proc.returncode == 2 and "unknown item format '.txt'" in proc.stderr
 
 
-def test_csv_and_parquet_items(sim, tmp_path):
+def test_csv_json_and_parquet_items(sim, tmp_path):
     task = write_task(tmp_path, sim.base_url)
     source = tmp_path / "items.csv"
     source.write_text('id,title\na,"first, with a comma"\nb,second\n')
@@ -205,6 +205,10 @@ def test_csv_and_parquet_items(sim, tmp_path):
     assert batch_cli(str(task), str(source), "-o", str(out)).returncode == 0
     results = {r["id"]: r for r in read_results(out)}
     assert results["a"]["messages"][0]["content"] == "Count the days for first, with a comma"
+    (tmp_path / "items.json").write_text(json.dumps([{"id": "j", "title": "from a list"}]))
+    out = tmp_path / "json.jsonl"
+    assert batch_cli(str(task), str(tmp_path / "items.json"), "-o", str(out)).returncode == 0
+    assert read_results(out)[0]["messages"][0]["content"] == "Count the days for from a list"
     pa, pq = require("pyarrow"), require("pyarrow.parquet")
     pq.write_table(pa.table({"id": [7, 8], "title": ["x", "y"]}), tmp_path / "items.parquet")
     out = tmp_path / "parquet.jsonl"
