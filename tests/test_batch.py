@@ -110,6 +110,9 @@ def test_mixed_good_and_failing_items(sim, tmp_path):
     text = batch_cli(str(task), str(source), "-o", str(out))  # a rerun: everything is done already
     assert text.returncode == 0, text.stderr
     assert "9 of 9 items are already in" in text.stderr and len(read_results(out)) == 9
+    redo = batch_cli(str(task), str(source), "-o", str(out), "--redo-errors", "--json")
+    assert json.loads(redo.stdout)["by_status"] == {"error": 1}  # only the failed item ran again
+    assert sorted(r["id"] for r in read_results(out)) == sorted(results)  # its line replaced, not doubled
 
 
 def test_kill_9_mid_batch_then_rerun_holds_every_item_once(sim, tmp_path):
