@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import math
 from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
@@ -56,8 +57,9 @@ class Batch:
         notice: Callable[[str], None] | None = None,
     ):
         self.task = _load_task(task)
-        if endpoints:
-            self.task.model.endpoint = list(endpoints)
+        if endpoints:  # on a copy: a task object passed in stays as it was
+            self.task = copy.copy(self.task)
+            self.task.model = self.task.model.model_copy(update={"endpoint": list(endpoints)})
         self.items: list[Item] = items_from(items, self.task.prompt)
         self.results = ResultsFile(output, redo_errors=redo_errors) if output is not None else None
         done = self.results.done if self.results else set()
@@ -71,12 +73,16 @@ class Batch:
         self.ray, self.workers, self.local_endpoint = ray, workers, local_endpoint
         self.allow_simulation = allow_simulation
         self.notice = notice
+        self._started = False
 
     @property
     def output(self) -> Path | None:
         return self.results.path if self.results else None
 
     def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
+        if self._started:
+            raise RuntimeError("a Batch runs once; call agentkit.batch(...) again to resume it")
+        self._started = True
         return self._iterate()
 
     async def _iterate(self) -> AsyncIterator[dict[str, Any]]:

@@ -123,7 +123,7 @@ def summary_text(summary: dict[str, Any], output: str | None) -> str:
         + (f"; {s['skipped']} already in the output" if s["skipped"] else "")
         + (f"; {s['not_done']} not done" if s["not_done"] else ""),
         f"latency p50 {lat['p50']:.2f} s, p95 {lat['p95']:.2f} s, p99 {lat['p99']:.2f} s, max {lat['max']:.2f} s",
-        f"per item: {s['steps_per_item']:g} steps, {s['tool_calls_per_item']:g} tool calls"
+        f"per item: steps {s['steps_per_item']:g}, tool calls {s['tool_calls_per_item']:g}"
         + (f"; {s['retried']} items retried" if s["retried"] else ""),
         f"tokens: {tok['prompt']} in ({tok['prompt_per_s']:g}/s), {tok['completion']} out ({tok['completion_per_s']:g}/s)"
         + (
