@@ -154,7 +154,7 @@ def batch_main(args: argparse.Namespace) -> int:
     summary = stats.summary()
     if args.json:
         print(json.dumps({**summary, "output": str(run.output)}, ensure_ascii=False))
-    else:
+    elif stats.done or not code:  # a batch that failed before any item says why, above
         print(summary_text(summary, str(run.output)))
     if code:
         return code

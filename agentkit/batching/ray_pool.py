@@ -20,6 +20,8 @@ from typing import Any
 from agentkit.batching.engine import BatchFailed, open_runner
 from agentkit.batching.items import BatchInputError, Item
 
+START_TIMEOUT_S = 300.0
+"""How long the workers may take to be placed and to open their endpoints and MCP servers."""
 _LOCAL_OBJECT_STORE = 200 * 1024**2
 """A local cluster started for one batch moves only small result lines: a small object store will do."""
 
@@ -150,7 +152,16 @@ async def _run_on_ray(ray: Any, batch: Any, task: Any, shared: list[str], delive
             for _ in range(workers)
         ]
         try:
-            await asyncio.gather(*(actor.start.remote() for actor in actors))
+            try:
+                await asyncio.wait_for(asyncio.gather(*(a.start.remote() for a in actors)), START_TIMEOUT_S)
+            except asyncio.TimeoutError:
+                raise BatchFailed(
+                    f"Ray did not start {workers} batch workers within {START_TIMEOUT_S:g} s: each needs 1 CPU "
+                    f"and the cluster has {ray.available_resources().get('CPU', 0):g} free; pass fewer --workers"
+                ) from None
+            except ray.exceptions.RayError as exc:  # e.g. the endpoint does not answer from that node
+                cause = getattr(exc, "cause", None) or exc
+                raise BatchFailed(f"a Ray batch worker could not start: {cause}") from None
             await _feed_all(ray, actors, batch, share, deliver)
         finally:
             for actor in actors:
