@@ -313,3 +313,19 @@ def test_an_endpoint_restarted_mid_batch_costs_no_item(tmp_path):
     assert proc.returncode == 0
     assert json.loads(stdout)["by_status"] == {"completed": 30}
     assert len(read_results(out)) == 30
+
+
+def test_the_batch_section_of_a_task_is_checked(tmp_path):
+    from agentkit.config import TaskError, load_task
+
+    path = tmp_path / "task.yaml"
+    path.write_text("prompt: x\nbatch:\n  concurency: 3\n  mcp_servers: each\n")
+    with pytest.raises(TaskError) as info:
+        load_task(path)
+    assert f"{path}:3:3: unknown key 'concurency' in batch — did you mean 'concurrency'?" in str(info.value)
+    assert "`batch.mcp_servers`: expected one of shared, per_item, got 'each'" in str(info.value)
+    path.write_text(
+        "model: {endpoint: [http://a:1/v1, http://b:1/v1]}\nbatch: {per_endpoint: 8, retries: 2}\n"
+    )
+    task = load_task(path)
+    assert task.model.endpoint == ["http://a:1/v1", "http://b:1/v1"] and task.batch.per_endpoint == 8
