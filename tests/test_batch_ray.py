@@ -9,10 +9,23 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from pathlib import Path
 
 from agentkit.testing.simulator import serve_in_thread
 from tests.e2e_helpers import ROOT, free_port
 from tests.test_batch import SCRIPT, SLOW, read_results, require, write_items, write_task
+
+
+def _command_lines() -> list[str]:
+    lines = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            lines.append(
+                Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            )
+        except OSError:
+            continue
+    return lines
 
 
 def test_ray_batch_survives_a_killed_worker(tmp_path):
@@ -44,6 +57,8 @@ def test_ray_batch_survives_a_killed_worker(tmp_path):
             while time.monotonic() < deadline and (not out.exists() or out.read_text().count("\n") < 6):
                 time.sleep(0.05)
             assert proc.poll() is None, proc.communicate()
+            raylets = [cmd for cmd in _command_lines() if "/raylet/raylet " in cmd]
+            assert raylets and all("--node_ip_address=127.0.0.1 " in cmd for cmd in raylets)  # loopback only
             victim = read_results(out)[0]["worker"]
             os.kill(int(victim.rsplit(":", 1)[1]), signal.SIGKILL)  # kill -9 of one Ray worker process
             stdout, stderr = proc.communicate(timeout=90)

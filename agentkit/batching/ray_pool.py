@@ -105,6 +105,15 @@ def _import_ray() -> Any:
     return ray
 
 
+def _address(batch: Any) -> str | None:
+    return batch.ray if isinstance(batch.ray, str) and batch.ray else None
+
+
+def _starts_local_cluster(batch: Any) -> bool:
+    """No address given, none in ``$RAY_ADDRESS``: ``ray.init`` starts a cluster on this machine."""
+    return _address(batch) is None and not os.environ.get("RAY_ADDRESS")
+
+
 def _worker_task(batch: Any) -> tuple[Any, list[str]]:
     """The task each worker runs: the shared endpoints, plus the local one when given."""
     endpoint = batch.task.model.endpoint
@@ -123,6 +132,10 @@ def _worker_task(batch: Any) -> tuple[Any, list[str]]:
 async def run_on_ray(batch: Any, deliver: Any) -> None:
     """Run ``batch.todo`` on Ray actors; each result goes to ``deliver`` once."""
 
+    if _starts_local_cluster(batch) and "ray" not in sys.modules:
+        # Ray's switch for a one-machine cluster: every process of it on the loopback address (read when
+        # Ray is imported, and inherited by its processes)
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     ray = _import_ray()
     task, shared = _worker_task(batch)
     with contextlib.redirect_stdout(sys.stderr):  # Ray's own messages (a worker died...) are not our output
@@ -134,13 +147,11 @@ async def _run_on_ray(ray: Any, batch: Any, task: Any, shared: list[str], delive
 
     started_here = not ray.is_initialized()
     if started_here:
-        address = batch.ray if isinstance(batch.ray, str) and batch.ray else None
-        local = address is None and not os.environ.get("RAY_ADDRESS")
-        extra = {"num_cpus": max(batch.workers or 1, os.cpu_count() or 1)} if local else {}
-        if local:
+        extra: dict[str, Any] = {}
+        if _starts_local_cluster(batch):
+            extra = {"num_cpus": max(batch.workers or 1, os.cpu_count() or 1)}
             extra["object_store_memory"] = _LOCAL_OBJECT_STORE
-            extra["_node_ip_address"] = "127.0.0.1"  # a cluster of this machine stays on loopback
-        ray.init(address=address, include_dashboard=False, log_to_driver=False, **extra)
+        ray.init(address=_address(batch), include_dashboard=False, log_to_driver=False, **extra)
     try:
         workers = batch.workers or max(1, len([n for n in ray.nodes() if n.get("Alive")]))
         per_endpoint = batch.per_endpoint or task.batch.per_endpoint or DEFAULT_PER_ENDPOINT
