@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 for script in .ci/install_mcp_peers.sh .ci/install_qwen_code.sh .ci/install_gemini_cli.sh .ci/install_inspector.sh \
-    .ci/install_terminal_peers.sh .ci/install_engine.sh .ci/install_engines_parsers.sh .ci/install_tokenizer.sh; do
+    .ci/install_terminal_peers.sh .ci/install_engine.sh .ci/install_engines_parsers.sh .ci/install_tokenizer.sh \
+    .ci/install_batch_peers.sh; do
   if [[ -f $script ]]; then bash "$script"; fi
 done

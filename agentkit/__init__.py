@@ -3,7 +3,7 @@
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["Assistant", "Agent", "tool", "open_agent"]
+__all__ = ["Assistant", "Agent", "tool", "open_agent", "batch"]
 
 
 def __getattr__(name: str) -> Any:  # lazy, so `python -m agentkit --help` starts fast
@@ -23,4 +23,8 @@ def __getattr__(name: str) -> Any:  # lazy, so `python -m agentkit --help` start
         from agentkit.runtime import open_agent
 
         return open_agent
+    if name == "batch":
+        from agentkit.batching import batch
+
+        return batch
     raise AttributeError(f"module 'agentkit' has no attribute {name!r}")

@@ -66,7 +66,16 @@ def build_parser(argv: list[str]) -> argparse.ArgumentParser:
     mcp = sub.add_parser(
         "mcp", help="serve a task's agent as an MCP server", description="Serve an agent over MCP."
     )
+    batch = sub.add_parser(
+        "batch",
+        help="run a task over many items (JSONL, CSV, Parquet), resumable",
+        description="Run a task over many items; each finished item is one JSON line in the output.",
+    )
     command = argv[0] if argv else None
+    if command == "batch":
+        from agentkit.batching.cli import add_batch_arguments
+
+        add_batch_arguments(batch)
     if command == "serve":
         from agentkit.serving.cli import add_serve_arguments
 
@@ -321,6 +330,10 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         from agentkit.serving.cli import serve_main
 
         return serve_main(args)
+    if args.command == "batch":
+        from agentkit.batching.cli import batch_main
+
+        return batch_main(args)
     if args.command == "mcp":
         from agentkit.mcp_serve import mcp_main
 

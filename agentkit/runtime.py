@@ -316,47 +316,81 @@ async def open_agent(
         llm = await stack.enter_async_context(
             open_llm(task, tracer=tracer, allow_simulation=allow_simulation, notice=notice, keep=keep_server)
         )
-        providers: list[Any] = []
-        if task.mcp_servers:
-            from agentkit.mcp import providers_from_config
-
-            on_log = None
-            if tracer is not None:
-
-                def on_log(server: str, level: str, data: Any) -> None:
-                    tracer.write("mcp.log", {"server": server, "level": level, "data": data})
-
-            providers = providers_from_config(
-                task.mcp_servers,
-                sampling_handler=_sampling_handler(llm, task.model.sampling()),
+        toolset = await stack.enter_async_context(
+            open_toolset(
+                task,
+                llm,
+                resolved,
+                tracer=tracer,
+                notice=notice,
                 elicitation_handler=elicitation_handler,
                 authorization_handler=authorization_handler,
-                on_log=on_log,
-                reserved_names=[t.name for t in resolved],
-                base_dir=task.base_dir,
             )
-        toolset = await stack.enter_async_context(ToolSet(resolved, providers))
+        )
+        agent = make_agent(task, llm, toolset, policies, approve=approve)
+        agent.simulation = simulation[0] if simulation else None
+        yield agent
+
+
+@asynccontextmanager
+async def open_toolset(
+    task: Any,
+    llm: LLM,
+    resolved: list[Any],
+    *,
+    tracer: Any = None,
+    notice: Notice | None = None,
+    elicitation_handler: Callable[..., Any] | None = None,
+    authorization_handler: Callable[..., Any] | None = None,
+) -> AsyncIterator[ToolSet]:
+    """The task's resolved in-process tools and its MCP servers (started here, stopped on exit) as one set."""
+    notice = notice or log.warning
+    providers: list[Any] = []
+    if task.mcp_servers:
+        from agentkit.mcp import providers_from_config
+
+        on_log = None
+        if tracer is not None:
+
+            def on_log(server: str, level: str, data: Any) -> None:
+                tracer.write("mcp.log", {"server": server, "level": level, "data": data})
+
+        providers = providers_from_config(
+            task.mcp_servers,
+            sampling_handler=_sampling_handler(llm, task.model.sampling()),
+            elicitation_handler=elicitation_handler,
+            authorization_handler=authorization_handler,
+            on_log=on_log,
+            reserved_names=[t.name for t in resolved],
+            base_dir=task.base_dir,
+        )
+    async with ToolSet(resolved, providers) as toolset:
         for provider in providers:
             if provider.name not in toolset.provider_errors:
                 provider.follow(toolset.replace)  # picks up tools/list_changed
         for problem in toolset.provider_errors.values():
             notice(f"{problem} (the run goes on without it)")
-        agent = Agent(
-            llm,
-            toolset,
-            system=task.system,
-            thinking=task.thinking,
-            thinking_budget=task.thinking_budget,
-            max_steps=task.max_steps,
-            policies=policies,
-            tool_timeout=task.tool_timeout,
-            max_tool_output=task.max_tool_output,
-            parallel_tools=task.parallel_tools,
-            sampling=task.model.sampling(),
-            max_tokens=task.model.max_tokens,
-            approve=approve,
-            context=task.context.policy(),
-            count_tokens=exact_counter(task, llm),
-        )
-        agent.simulation = simulation[0] if simulation else None
-        yield agent
+        yield toolset
+
+
+def make_agent(
+    task: Any, llm: LLM, toolset: ToolSet, policies: dict[str, Any], *, approve: Approver | None = None
+) -> Agent:
+    """The ``Agent`` a task describes, over a model and a tool set that are already open."""
+    return Agent(
+        llm,
+        toolset,
+        system=task.system,
+        thinking=task.thinking,
+        thinking_budget=task.thinking_budget,
+        max_steps=task.max_steps,
+        policies=policies,
+        tool_timeout=task.tool_timeout,
+        max_tool_output=task.max_tool_output,
+        parallel_tools=task.parallel_tools,
+        sampling=task.model.sampling(),
+        max_tokens=task.model.max_tokens,
+        approve=approve,
+        context=task.context.policy(),
+        count_tokens=exact_counter(task, llm),
+    )

@@ -10,7 +10,7 @@ from typing import Any
 import pydantic
 
 from agentkit.config.errors import TaskError
-from agentkit.config.task import MCP_KEYS, ModelConfig, TaskConfig
+from agentkit.config.task import MCP_KEYS, BatchConfig, ModelConfig, TaskConfig
 from agentkit.config.yaml_source import Locations, Path_, YAMLProblem, dotted, read_yaml
 
 TASK_FILE_NAMES = ("task.yaml", "task.yml")
@@ -18,6 +18,7 @@ _FIELD_ALIASES: dict[str, tuple[str, ...]] = {"mcp_servers": MCP_KEYS, "ref": ("
 _SCOPES: dict[Path_, tuple[str, type[pydantic.BaseModel]]] = {
     (): ("the task", TaskConfig),
     ("model",): ("model", ModelConfig),
+    ("batch",): ("batch", BatchConfig),
 }
 _KIND = {
     "int_parsing": "expected a whole number",

@@ -36,8 +36,8 @@ class ModelConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    endpoint: str | None = None
-    """An OpenAI-compatible base URL, e.g. ``http://localhost:8000/v1``."""
+    endpoint: str | list[str] | None = None
+    """An OpenAI-compatible base URL, e.g. ``http://localhost:8000/v1``, or a list of replicas of one model."""
     name: str | None = None
     """The served model name (or a Hugging Face name when agentkit launches the server)."""
     mode: Literal["native", "server"] = "native"
@@ -73,11 +73,14 @@ class ModelConfig(BaseModel):
 
     @field_validator("endpoint")
     @classmethod
-    def _endpoint_is_url(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("http://", "https://")):
-            raise ValueError(
-                f"expected an http:// or https:// URL such as http://{value or 'localhost:8000'}/v1"
-            )
+    def _endpoint_is_url(cls, value: str | list[str] | None) -> str | list[str] | None:
+        for url in [value] if isinstance(value, str) else value or []:
+            if not url.startswith(("http://", "https://")):
+                raise ValueError(
+                    f"expected an http:// or https:// URL such as http://{url or 'localhost:8000'}/v1"
+                )
+        if isinstance(value, list) and not value:
+            raise ValueError("the list of endpoints is empty; give at least one URL or remove the key")
         return value
 
     @field_validator("gpus", mode="before")
@@ -217,6 +220,21 @@ class ContextConfig(BaseModel):
         return ContextPolicy(**{k: getattr(self, k) for k in fields})
 
 
+class BatchConfig(BaseModel):
+    """``batch:``: how ``agentkit batch`` runs many items of this task (the CLI flags override it)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    concurrency: int | None = Field(None, ge=1)
+    """Items in flight at once (default: ``per_endpoint`` times the number of endpoints)."""
+    per_endpoint: int | None = Field(None, ge=1)
+    """Model requests in flight per endpoint (default 256, vLLM's default ``--max-num-seqs``)."""
+    retries: int = Field(0, ge=0)
+    """How many more times an item that failed (``status: error``) is run."""
+    mcp_servers: Literal["shared", "per_item"] = "shared"
+    """``shared``: each MCP server is started once per process; ``per_item``: a fresh set for every item."""
+
+
 class TaskConfig(BaseModel):
     """A whole task: the model, how to think, the tools and MCP servers, and the prompt."""
 
@@ -240,6 +258,7 @@ class TaskConfig(BaseModel):
     parallel_tools: int = Field(8, ge=1)
     context: ContextConfig = Field(default_factory=ContextConfig)
     """``context: off`` turns the policy off; a mapping sets it (see ``ContextConfig``)."""
+    batch: BatchConfig = Field(default_factory=BatchConfig)
     base_dir: Path = Field(default_factory=Path.cwd)
     """The task file's folder: relative paths and ``module:function`` tools are found from here."""
 

@@ -157,10 +157,13 @@ class HTTPBackend:
     async def _replica(self, affinity: str | None) -> AsyncIterator[Endpoint]:
         """The endpoint for this request: with replicas, the run's own (prefix cache) or the least busy."""
         if self._pool is None:
-            yield self.endpoint
+            async with self.endpoint.slot():
+                yield self.endpoint
             return
         async with self._pool.acquire(affinity) as url:
-            yield next(e for e in self.endpoints if e.base_url == url)
+            endpoint = next(e for e in self.endpoints if e.base_url == url)
+            async with endpoint.slot():
+                yield endpoint
 
     def _attempt(self, request: ModelRequest, endpoint: Endpoint) -> AsyncIterator[ModelEvent]:
         raise NotImplementedError

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 from collections.abc import AsyncIterator
@@ -72,6 +73,15 @@ class Endpoint:
         )
         self._models: list[dict[str, Any]] | None = None
         self._tokenize_supported = True
+        self._slots: anyio.Semaphore | None = None
+
+    def limit(self, max_in_flight: int | None) -> None:
+        """Bound the model requests in flight to this server (``None``: unbounded); others wait their turn."""
+        self._slots = anyio.Semaphore(max_in_flight) if max_in_flight else None
+
+    def slot(self) -> Any:
+        """Hold one of the server's request slots while the block runs (when ``limit`` set a bound)."""
+        return self._slots if self._slots is not None else contextlib.nullcontext()
 
     def _unreachable(self, exc: Exception) -> EndpointUnreachable:
         port = httpx.URL(self.base_url).port or 8000

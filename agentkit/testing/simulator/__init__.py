@@ -8,7 +8,8 @@ prefix cache (``usage.prompt_tokens_details.cached_tokens``) and injects faults 
 ``owned_by`` are ``agentkit-simulator``, and an ``x-agentkit-simulator`` header is set.
 
 Endpoints: ``GET /health``, ``GET /v1/models``, ``POST /v1/completions``, ``POST /v1/chat/completions``;
-for tests ``GET /_sim/requests`` (recorded bodies), ``GET|POST /_sim/faults``, ``POST /_sim/reset``.
+for tests ``GET /_sim/requests`` (recorded bodies), ``GET|POST /_sim/faults``, ``POST /_sim/reset``,
+``GET /_sim/in_flight`` (generation requests in flight now, and the most at once).
 
 In-process::
 

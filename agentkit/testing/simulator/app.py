@@ -45,6 +45,8 @@ class SimulatorState:
         self.faults = FaultPlan(script.faults)
         self.requests: list[dict[str, Any]] = []
         self.cache = PrefixCache(script.cache_block_size)
+        self.in_flight = 0
+        self.max_in_flight = 0
 
     def set_faults(self, spec: Any) -> None:
         """Replace the live fault rules (script form: a list of rules)."""
@@ -55,6 +57,7 @@ class SimulatorState:
         self.requests.clear()
         self.cache.clear()
         self.faults = FaultPlan(self.script.faults)
+        self.max_in_flight = self.in_flight
 
 
 class _ApiError(Exception):
@@ -122,6 +125,9 @@ def build_app(state: SimulatorState) -> Any:
             except (ScriptError, json.JSONDecodeError) as exc:
                 return _error(400, f"bad fault rules: {exc}", "BadRequestError")
         return JSONResponse({"faults": state.faults.remaining()})
+
+    async def sim_in_flight(request: Request) -> Response:
+        return JSONResponse({"in_flight": state.in_flight, "max_in_flight": state.max_in_flight})
 
     async def sim_reset(request: Request) -> Response:
         state.reset()
@@ -298,11 +304,15 @@ def build_app(state: SimulatorState) -> Any:
         Route("/_sim/requests", sim_requests, methods=["GET"]),
         Route("/_sim/faults", sim_faults, methods=["GET", "POST"]),
         Route("/_sim/reset", sim_reset, methods=["POST"]),
+        Route("/_sim/in_flight", sim_in_flight, methods=["GET"]),
     ]
-    return _labelled(Starlette(routes=routes))
+    return _labelled(Starlette(routes=routes), state)
 
 
-def _labelled(app: Any) -> Any:
+_GENERATION_PATHS = ("/v1/completions", "/v1/chat/completions")
+
+
+def _labelled(app: Any, state: SimulatorState) -> Any:
     async def wrapper(scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return await app(scope, receive, send)
@@ -312,7 +322,13 @@ def _labelled(app: Any) -> Any:
                 message = {**message, "headers": [*message.get("headers", []), LABEL_HEADER]}
             await send(message)
 
-        await app(scope, receive, labelled_send)
+        counted = scope["path"] in _GENERATION_PATHS  # in flight until the last byte of its stream
+        state.in_flight += counted
+        state.max_in_flight = max(state.max_in_flight, state.in_flight)
+        try:
+            await app(scope, receive, labelled_send)
+        finally:
+            state.in_flight -= counted
 
     return wrapper
 

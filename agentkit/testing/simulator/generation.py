@@ -8,6 +8,7 @@ import re
 from collections import deque
 from dataclasses import dataclass
 
+from agentkit.qwen3.tokens import _common_chars as common_chars
 from agentkit.qwen3.tokens import common_prefix_tokens, tokenize
 
 EOS_TOKENS = ("<|im_end|>", "<|endoftext|>")
@@ -77,7 +78,11 @@ class PrefixCache:
         self._entries: deque[str] = deque(maxlen=capacity)
 
     def lookup(self, prompt: str, prompt_tokens: int) -> int:
-        best = max((common_prefix_tokens(entry, prompt) for entry in self._entries), default=0)
+        if not self._entries:
+            return 0
+        # tokenize only against the entry sharing the most characters (the rest compare at C speed)
+        entry = max(self._entries, key=lambda e: common_chars(e, prompt))
+        best = common_prefix_tokens(entry, prompt)
         best = min(best, max(prompt_tokens - 1, 0))
         return best - best % self.block_size
 
