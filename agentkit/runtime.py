@@ -154,7 +154,8 @@ async def open_llm(
             )
         elif model.endpoint:
             llm = http_llm(model, model.endpoint, tracer=tracer)
-            checked = model.endpoint
+            # replicas serve one model: the first one says whether it is agentkit's simulator
+            checked = model.endpoint if isinstance(model.endpoint, str) else model.endpoint[0]
         else:
             tried.append("model.endpoint: not set in the task")
             env_probe = None
