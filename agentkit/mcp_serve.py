@@ -18,7 +18,7 @@ LOG_LEVELS = ("debug", "info", "warning", "error")
 
 def add_mcp_arguments(parser: argparse.ArgumentParser) -> None:
     """The ``mcp`` subcommand's arguments."""
-    from mcp_servers.http_cli import add_http_arguments
+    from agentkit_mcp_servers.http_cli import add_http_arguments
 
     parser.add_argument("task", help="path to task.yaml")
     add_http_arguments(parser, default_port=DEFAULT_PORT)
@@ -36,12 +36,12 @@ def add_mcp_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _check(args: argparse.Namespace) -> str | None:
     """What is wrong with the flags, or None."""
-    from mcp_servers.http_cli import check_http_flags
+    from agentkit_mcp_servers.http_cli import check_http_flags
 
     problem = check_http_flags(args)
     if problem:
         return problem
-    from mcp_servers.agent_tool import check_tool_name
+    from agentkit_mcp_servers.agent_tool import check_tool_name
 
     try:
         check_tool_name(args.tool_name)
@@ -67,7 +67,7 @@ def mcp_main(args: argparse.Namespace) -> int:
     import anyio
 
     from agentkit.llm.errors import LLMError
-    from mcp_servers.transports import configure_stderr_logging
+    from agentkit_mcp_servers.transports import configure_stderr_logging
 
     configure_stderr_logging(args.log_level)
     try:
@@ -98,11 +98,11 @@ async def _serve(args: argparse.Namespace, task: Any, tools: Any) -> None:
     from contextlib import AsyncExitStack
 
     from agentkit.runtime import open_agent
-    from mcp_servers.adapter import tool_server
-    from mcp_servers.agent_tool import AgentTool, describe_agent
-    from mcp_servers.client_questions import ask_approval, forward_elicitation
-    from mcp_servers.http_cli import resolve_token, serving_line
-    from mcp_servers.transports import serve_http
+    from agentkit_mcp_servers.adapter import tool_server
+    from agentkit_mcp_servers.agent_tool import AgentTool, describe_agent
+    from agentkit_mcp_servers.client_questions import ask_approval, forward_elicitation
+    from agentkit_mcp_servers.http_cli import resolve_token, serving_line
+    from agentkit_mcp_servers.transports import serve_http
 
     simulation: list[str] = []
 

@@ -6,7 +6,7 @@ set -euo pipefail
 TASK="$(realpath "${1:-task.yaml}")"
 PYTHON="${PYTHON:-python}"
 
-claude mcp add --scope project agentkit-web-search -- "$PYTHON" -m mcp_servers.web_search
+claude mcp add --scope project agentkit-web-search -- "$PYTHON" -m agentkit_mcp_servers.web_search
 claude mcp add --scope project agentkit-agent -- "$PYTHON" -m agentkit mcp "$TASK"
 # Over HTTP instead (start `python -m agentkit mcp "$TASK" --http --port 8765` first, with
 # AGENTKIT_MCP_TOKEN exported in both shells):

@@ -19,8 +19,8 @@ from mcp.server import Server, ServerRequestContext
 from mcp.shared.exceptions import MCPDeprecationWarning, MCPError
 
 from agentkit.tooling.base import Tool, ToolContext, ToolResult
-from mcp_servers.client_log import ClientLevels, forward_logs, install_forwarding
-from mcp_servers.results import to_call_result
+from agentkit_mcp_servers.client_log import ClientLevels, forward_logs, install_forwarding
+from agentkit_mcp_servers.results import to_call_result
 
 # `logging/setLevel` is deprecated from protocol 2026-07-28 on, but the IDE clients of today speak the
 # handshake versions where it is the way to ask for logs; serving it is deliberate.

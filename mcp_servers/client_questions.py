@@ -7,7 +7,7 @@ import json
 import logging
 from typing import Any
 
-from mcp_servers.adapter import current_request
+from agentkit_mcp_servers.adapter import current_request
 
 log = logging.getLogger("mcp_servers")
 

@@ -51,14 +51,14 @@ def resolve_token(args: argparse.Namespace) -> tuple[str | None, bool]:
     given = args.token or os.environ.get(TOKEN_ENV)
     if given:
         return given, False
-    from mcp_servers.auth import new_token
+    from agentkit_mcp_servers.auth import new_token
 
     return new_token(), True
 
 
 def serving_line(url: str, token: str | None, generated: bool) -> str:
     """Where the server listens (both transports) and what clients must send; a given token is not shown."""
-    from mcp_servers.transports import sse_url
+    from agentkit_mcp_servers.transports import sse_url
 
     where = f"serving {url} (streamable HTTP) and {sse_url(url)} (SSE)"
     if token is None:

@@ -3,7 +3,7 @@ it (Qwen Code and Gemini CLI read a ``url`` entry as SSE): ``GET /sse`` opens th
 event names the message endpoint (``/messages/?session_id=…``) the client POSTs to.
 
 Both endpoints pass the same Host/Origin checks as ``/mcp``; the bearer token is checked around the whole
-app (``mcp_servers.auth``)."""
+app (``agentkit_mcp_servers.auth``)."""
 
 from __future__ import annotations
 

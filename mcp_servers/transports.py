@@ -12,7 +12,7 @@ from typing import Any
 import anyio
 
 from agentkit.tooling.base import Tool
-from mcp_servers.auth import BearerAuth
+from agentkit_mcp_servers.auth import BearerAuth
 
 HOST = "127.0.0.1"
 PATH = "/mcp"
@@ -24,7 +24,7 @@ def configure_stderr_logging(level: str = "warning") -> None:
 
     agentkit's own loggers are opened to every level so that a client asking for ``debug`` through
     ``logging/setLevel`` gets it; the stderr handler keeps ``level``."""
-    from mcp_servers.client_log import FORWARDED_LOGGERS
+    from agentkit_mcp_servers.client_log import FORWARDED_LOGGERS
 
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S"))
@@ -59,7 +59,7 @@ def local_only() -> Any:
 def http_app(server: Any, *, token: str | None) -> Any:
     """The ASGI app: streamable HTTP at ``/mcp`` and SSE at ``/sse`` (messages to ``/messages/``), behind
     ``BearerAuth`` unless ``token`` is None."""
-    from mcp_servers.sse import sse_routes
+    from agentkit_mcp_servers.sse import sse_routes
 
     security = local_only()
     app = server.streamable_http_app(
@@ -109,7 +109,7 @@ async def serve_http(
 
 def sse_url(url: str) -> str:
     """The SSE endpoint next to the streamable-HTTP ``url`` (``…/mcp`` becomes ``…/sse``)."""
-    from mcp_servers.sse import SSE_PATH
+    from agentkit_mcp_servers.sse import SSE_PATH
 
     return url.removesuffix(PATH) + SSE_PATH
 
@@ -139,7 +139,7 @@ async def serve_tools(
 ) -> None:
     """Serve agentkit tools over MCP: stdio by default, or HTTP (streamable at ``/mcp``, SSE at ``/sse``;
     ``token`` None: no auth)."""
-    from mcp_servers.adapter import tool_server
+    from agentkit_mcp_servers.adapter import tool_server
 
     server = tool_server(tools, name=name, instructions=instructions)
     if http:

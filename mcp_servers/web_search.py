@@ -1,4 +1,4 @@
-"""``python -m mcp_servers.web_search``: agentkit's built-in ``web_search`` tool as an MCP server over stdio,
+"""``python -m agentkit_mcp_servers.web_search``: agentkit's built-in ``web_search`` tool as an MCP server over stdio,
 or with ``--http`` over HTTP on 127.0.0.1 (streamable HTTP at ``/mcp``, SSE at ``/sse``, behind a bearer
 token as ``agentkit mcp --http``).
 
@@ -37,10 +37,10 @@ def parse_options(pairs: list[str]) -> dict[str, Any]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m mcp_servers.web_search",
+        prog="python -m agentkit_mcp_servers.web_search",
         description="Serve agentkit's web_search tool over MCP (stdio, or HTTP with --http).",
     )
-    from mcp_servers.http_cli import add_http_arguments
+    from agentkit_mcp_servers.http_cli import add_http_arguments
 
     add_http_arguments(parser, default_port=DEFAULT_PORT)
     parser.add_argument(
@@ -55,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from mcp_servers.http_cli import check_http_flags
+    from agentkit_mcp_servers.http_cli import check_http_flags
 
     args = build_parser().parse_args(argv)
     problem = check_http_flags(args)
@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         options = parse_options(args.option)
-        from tools import builtin_tool
+        from agentkit_tools import builtin_tool
 
         tool = builtin_tool("web_search", options, base_dir=Path.cwd())
     except ValueError as exc:
@@ -78,7 +78,7 @@ def serve(tool: Any, *, log_level: str = "warning", http: argparse.Namespace | N
     parsed HTTP flags) over HTTP until Ctrl-C."""
     import anyio
 
-    from mcp_servers.transports import configure_stderr_logging, serve_tools
+    from agentkit_mcp_servers.transports import configure_stderr_logging, serve_tools
 
     configure_stderr_logging(log_level)
     try:
@@ -95,9 +95,9 @@ def serve(tool: Any, *, log_level: str = "warning", http: argparse.Namespace | N
 
 
 async def _serve_http(tool: Any, args: argparse.Namespace, log_level: str) -> None:
-    from mcp_servers.adapter import tool_server
-    from mcp_servers.http_cli import resolve_token, serving_line
-    from mcp_servers.transports import serve_http
+    from agentkit_mcp_servers.adapter import tool_server
+    from agentkit_mcp_servers.http_cli import resolve_token, serving_line
+    from agentkit_mcp_servers.transports import serve_http
 
     token, generated = resolve_token(args)
     port = DEFAULT_PORT if args.port is None else args.port

@@ -1,5 +1,5 @@
 """Fixture tools for the conformance suite's ``tools-call-*`` server scenarios, served through agentkit's
-generic adapter (``mcp_servers.serve_tools``) over HTTP: ``python tests/conformance_tools.py PORT``.
+generic adapter (``agentkit_mcp_servers.serve_tools``) over HTTP: ``python tests/conformance_tools.py PORT``.
 
 The suite calls tools of fixed names (``test_simple_text``, ``test_image_content``, ...) that only its
 reference server has; these are plain agentkit ``Tool``s returning what each scenario asks for, so the
@@ -17,8 +17,8 @@ from typing import Any
 import anyio
 
 from agentkit.tooling.base import ToolContext, ToolResult
-from mcp_servers.client_questions import forward_elicitation
-from mcp_servers.transports import configure_stderr_logging, serve_tools
+from agentkit_mcp_servers.client_questions import forward_elicitation
+from agentkit_mcp_servers.transports import configure_stderr_logging, serve_tools
 
 PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
 WAV = "UklGRiQAAABXQVZFZm10IBAAAAABAAEAQB8AAEAfAAABAAgAZGF0YQAAAAA="

@@ -40,7 +40,7 @@ def test_founding_snippet_runs_as_written_with_the_import_switched(monkeypatch, 
     """examples/qwen_agent_app/app.py is the founding document's code with only the import changed."""
     if not port_free("127.0.0.1", 8000):
         pytest.skip("port 8000 is taken; the snippet talks to http://localhost:8000/v1 as written")
-    from tools import web_search
+    from agentkit_tools import web_search
 
     hits = [{"title": "AI trends 2025", "href": "https://example.org/ai", "body": "Agents and open models."}]
     monkeypatch.setattr(web_search.WebSearchTool, "_ddgs_backend", lambda self: lambda query, **kw: hits)

@@ -34,7 +34,7 @@ class _Page(BaseHTTPRequestHandler):
 
 @pytest.mark.anyio
 async def test_research_example_runs_search_fetch_and_python(tmp_path, monkeypatch):
-    from tools import web_search
+    from agentkit_tools import web_search
 
     hits = [
         {

@@ -58,7 +58,7 @@ def test_every_entry_of_the_config_connects(tmp_path: Path):
         stop(proc)
     output = listed.stdout + listed.stderr
     for name in config["mcpServers"]:
-        if name != "agentkit-web-search" or importlib.util.find_spec("tools.web_search"):
+        if name != "agentkit-web-search" or importlib.util.find_spec("agentkit_tools.web_search"):
             assert re.search(rf"{name}: .* - Connected", output), output
     assert re.search(r"agentkit-agent-sse: \S+/sse \(sse\) - Connected", output), output
     access = log.read_text()

@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from agentkit.testing import serve_in_thread
-from mcp_servers.agent_tool import SIMULATED_LABEL
+from agentkit_mcp_servers.agent_tool import SIMULATED_LABEL
 from tests.e2e_helpers import start_mcp_http, stop
 
 INSPECTOR = Path(

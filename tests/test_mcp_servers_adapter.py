@@ -1,4 +1,4 @@
-"""agentkit tools served over MCP (``mcp_servers.adapter``), checked with the SDK's real client session
+"""agentkit tools served over MCP (``agentkit_mcp_servers.adapter``), checked with the SDK's real client session
 over in-memory streams: listing, schemas as is, results, attachments, errors, progress and log levels."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from mcp.shared.exceptions import MCPError
 from mcp.shared.memory import create_client_server_memory_streams
 
 from agentkit.tooling.base import ToolContext, ToolResult
-from mcp_servers.adapter import current_request, tool_server
+from agentkit_mcp_servers.adapter import current_request, tool_server
 
 pytestmark = pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning")
 PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
@@ -198,9 +198,9 @@ def test_duplicate_tool_names_are_refused():
 
 
 def test_the_package_exports_the_functions():
-    import mcp_servers
-    import mcp_servers.adapter
-    import mcp_servers.transports  # noqa: F401  (loaded submodules must not shadow the exports)
+    import agentkit_mcp_servers
+    import agentkit_mcp_servers.adapter
+    import agentkit_mcp_servers.transports  # noqa: F401  (loaded submodules must not shadow the exports)
 
-    assert mcp_servers.tool_server is tool_server
-    assert callable(mcp_servers.serve_tools) and callable(mcp_servers.http_app)
+    assert agentkit_mcp_servers.tool_server is tool_server
+    assert callable(agentkit_mcp_servers.serve_tools) and callable(agentkit_mcp_servers.http_app)

@@ -1,4 +1,4 @@
-"""The agent as an MCP tool (``mcp_servers.agent_tool``) with the real ``Agent`` loop and a prepared model,
+"""The agent as an MCP tool (``agentkit_mcp_servers.agent_tool``) with the real ``Agent`` loop and a prepared model,
 called by the SDK's real client session: answers, per-step progress, failed runs, approval by elicitation."""
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from agentkit.agent import Agent
 from agentkit.llm.types import StepFinished, StepOutput, Usage
 from agentkit.qwen3.types import ParsedOutput, ToolCall
 from agentkit.tooling import ToolPolicy, tool
-from mcp_servers.adapter import tool_server
-from mcp_servers.agent_tool import SIMULATED_LABEL, AgentTool, check_tool_name, describe_agent
-from mcp_servers.client_questions import ask_approval
+from agentkit_mcp_servers.adapter import tool_server
+from agentkit_mcp_servers.agent_tool import SIMULATED_LABEL, AgentTool, check_tool_name, describe_agent
+from agentkit_mcp_servers.client_questions import ask_approval
 
 pytestmark = pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning")
 

@@ -22,7 +22,7 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
-from mcp_servers.agent_tool import SIMULATED_LABEL
+from agentkit_mcp_servers.agent_tool import SIMULATED_LABEL
 from tests.e2e_helpers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -38,7 +38,7 @@ def _servers(file: str) -> dict[str, Any]:
 
 def _kind(entry: dict[str, Any]) -> str:
     args = entry.get("args", [])
-    if "mcp_servers.web_search" in args:
+    if "agentkit_mcp_servers.web_search" in args:
         return "web_search"
     if args[:3] == ["-m", "agentkit", "mcp"]:
         return "agent"
@@ -80,7 +80,7 @@ def test_the_qwen_code_config_approves_exactly_its_own_tools():
 def test_the_claude_code_script_is_valid_bash_and_adds_both_servers():
     script = (CONFIGS / "claude_code_add.sh").read_text()
     assert subprocess.run(["bash", "-n", str(CONFIGS / "claude_code_add.sh")]).returncode == 0
-    assert "-m mcp_servers.web_search" in script and "-m agentkit mcp" in script
+    assert "-m agentkit_mcp_servers.web_search" in script and "-m agentkit mcp" in script
 
 
 def _as_launched(entry: dict[str, Any], folder: Path) -> StdioServerParameters:
@@ -98,7 +98,7 @@ def _launchable() -> list[tuple[str, str]]:
     for file in sorted(JSON_CONFIGS):
         for name, entry in _servers(file).items():
             kind = _kind(entry)
-            if kind == "web_search" and importlib.util.find_spec("tools.web_search") is None:
+            if kind == "web_search" and importlib.util.find_spec("agentkit_tools.web_search") is None:
                 continue  # the built-in tool has not landed yet
             if kind == "agent" and any(
                 importlib.util.find_spec(m) is None

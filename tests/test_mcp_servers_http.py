@@ -1,4 +1,4 @@
-"""HTTP serving on 127.0.0.1 (``mcp_servers.transports``): streamable HTTP at /mcp and SSE at /sse, the
+"""HTTP serving on 127.0.0.1 (``agentkit_mcp_servers.transports``): streamable HTTP at /mcp and SSE at /sse, the
 bearer token required on both, the same Host/Origin checks, and the SDK's real clients working with it;
 no OAuth metadata (404 with the bearer hint); without a token configured, no header is needed."""
 
@@ -17,9 +17,9 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
 from agentkit.tooling.base import ToolContext, ToolResult
-from mcp_servers.adapter import tool_server
-from mcp_servers.auth import new_token
-from mcp_servers.transports import bind_local, serve_http, sse_url
+from agentkit_mcp_servers.adapter import tool_server
+from agentkit_mcp_servers.auth import new_token
+from agentkit_mcp_servers.transports import bind_local, serve_http, sse_url
 
 log = logging.getLogger("agentkit.test_http")
 pytestmark = pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning")

@@ -1,6 +1,6 @@
-"""``python -m mcp_servers.web_search``: the built-in web_search tool over stdio, driven by the SDK's real
+"""``python -m agentkit_mcp_servers.web_search``: the built-in web_search tool over stdio, driven by the SDK's real
 client. The search backend is faked (no internet here): a launcher script builds the same tool with a
-backend function and serves it through the same ``mcp_servers.web_search.serve``."""
+backend function and serves it through the same ``agentkit_mcp_servers.web_search.serve``."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from mcp.client.session import ClientSession
 from mcp.client.sse import sse_client
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
-from mcp_servers.web_search import parse_options
+from agentkit_mcp_servers.web_search import parse_options
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = [
@@ -28,8 +28,8 @@ pytestmark = [
 FAKE_SERVER = """
 import sys
 from ddgs.exceptions import RatelimitException
-from tools.web_search import WebSearchOptions, WebSearchTool
-from mcp_servers.web_search import build_parser, serve
+from agentkit_tools.web_search import WebSearchOptions, WebSearchTool
+from agentkit_mcp_servers.web_search import build_parser, serve
 
 calls = []
 
@@ -53,7 +53,7 @@ def _env() -> dict[str, str]:
 
 @pytest.mark.anyio
 async def test_searches_over_stdio_with_the_tools_own_schema(tmp_path: Path):
-    from tools.web_search import WebSearchOptions, WebSearchTool
+    from agentkit_tools.web_search import WebSearchOptions, WebSearchTool
 
     script = tmp_path / "fake_web_search.py"
     script.write_text(FAKE_SERVER)
@@ -88,7 +88,7 @@ async def test_searches_over_stdio_with_the_tools_own_schema(tmp_path: Path):
 
 def test_bad_options_are_refused_with_the_option_named():
     proc = subprocess.run(
-        [sys.executable, "-m", "mcp_servers.web_search", "--option", "max_results=500"],
+        [sys.executable, "-m", "agentkit_mcp_servers.web_search", "--option", "max_results=500"],
         capture_output=True,
         text=True,
         env=_env(),
@@ -140,7 +140,7 @@ async def test_serves_http_and_sse_behind_the_token(tmp_path: Path):
 
 def test_http_flags_need_http():
     proc = subprocess.run(
-        [sys.executable, "-m", "mcp_servers.web_search", "--token", "x"],
+        [sys.executable, "-m", "agentkit_mcp_servers.web_search", "--token", "x"],
         capture_output=True,
         text=True,
         env=_env(),

@@ -225,7 +225,7 @@ def test_the_config_in_configs_connects_every_entry_and_approves_run_agent(
             [str(QWEN), "mcp", "list"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
         )
         for name in config["mcpServers"]:
-            if name != "agentkit-web-search" or importlib.util.find_spec("tools.web_search"):
+            if name != "agentkit-web-search" or importlib.util.find_spec("agentkit_tools.web_search"):
                 assert re.search(rf"{name}: .* - Connected", listed.stdout), listed.stdout + listed.stderr
         run = subprocess.run(
             [str(QWEN), "ASK-CONFIGURED: ask the agentkit agent.", "--auth-type=openai",

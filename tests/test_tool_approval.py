@@ -11,7 +11,7 @@ from rich.console import Console
 from agentkit.assistant import Assistant
 from agentkit.terminal_approval import terminal_approver
 from agentkit.testing import run_simulator
-from tools import builtin_tool
+from agentkit_tools import builtin_tool
 
 SCRIPT = {
     "model": "Qwen/Qwen3-8B",

@@ -19,9 +19,9 @@ import httpx
 import pytest
 
 from agentkit.tooling.base import ToolContext
-from tools import builtin_tool
-from tools.fetch import FetchOptions, FetchTool
-from tools.netguard import forbidden_reason
+from agentkit_tools import builtin_tool
+from agentkit_tools.fetch import FetchOptions, FetchTool
+from agentkit_tools.netguard import forbidden_reason
 
 pytestmark = pytest.mark.anyio
 
@@ -133,7 +133,7 @@ async def test_html_becomes_markdown(local: str):
 
 def test_deeply_nested_page_still_gives_its_text():
     """markdownify recurses per level: a page nested 5000 deep falls back to plain text, not an error."""
-    from tools.html_text import html_to_markdown
+    from agentkit_tools.html_text import html_to_markdown
 
     deep = "<html><head><title>Deep</title></head><body>" + "<div>" * 5000 + "<p>found it</p>"
     title, text = html_to_markdown(deep + "</div>" * 5000 + "</body></html>")
@@ -454,7 +454,7 @@ async def test_quadratic_list_markup_is_converted_in_bounded_time():
     """8,000 <li> in one <ol> took ~4-16 s (markdownify counts earlier siblings per item)."""
     import time
 
-    from tools.html_text import html_to_markdown
+    from agentkit_tools.html_text import html_to_markdown
 
     html = "<html><body><ol>" + "".join(f"<li>item {i}</li>" for i in range(8000)) + "</ol></body></html>"
     started = time.monotonic()

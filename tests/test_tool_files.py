@@ -10,7 +10,7 @@ import anyio
 import pytest
 
 from agentkit.tooling.base import Tool, ToolContext
-from tools import builtin_tool
+from agentkit_tools import builtin_tool
 
 pytestmark = pytest.mark.anyio
 

@@ -14,8 +14,8 @@ import anyio
 import pytest
 
 from agentkit.tooling.base import ToolContext
-from tools import builtin_tool, sandbox
-from tools.sandbox import Isolation, isolation
+from agentkit_tools import builtin_tool, sandbox
+from agentkit_tools.sandbox import Isolation, isolation
 
 pytestmark = [
     pytest.mark.anyio,
@@ -88,7 +88,7 @@ async def test_the_agents_secrets_are_not_visible_to_the_code():
     command = [
         sys.executable,
         "-c",
-        f"import anyio; from tools.sandbox import *; "
+        f"import anyio; from agentkit_tools.sandbox import *; "
         f"r = anyio.run(run_python, {_SECRET_SCAN!r}, Limits()); print(r.stdout, r.notes)",
     ]
     secrets = {"OPENAI_API_KEY": "sk-agentkit-test", "AGENTKIT_TOKEN": "sk-agentkit-test"}
@@ -266,7 +266,7 @@ async def test_without_namespaces_limits_and_cleanup_still_hold(monkeypatch):
 AGENT = (
     "import anyio, sys\n"
     "from agentkit.tooling.base import ToolContext\n"
-    "from tools import builtin_tool\n"
+    "from agentkit_tools import builtin_tool\n"
     "tool = builtin_tool('python', {'time_limit': float(sys.argv[2])})\n"
     "anyio.run(tool.call, {'code': open(sys.argv[1]).read()}, ToolContext())\n"
 )
@@ -427,7 +427,7 @@ async def test_clean_up_removes_a_deep_tree(tmp_path: Path, monkeypatch):
 
 
 def test_remove_tree_never_raises_and_needs_no_recursion(tmp_path: Path):
-    from tools.sandbox_supervisor import remove_tree
+    from agentkit_tools.sandbox_supervisor import remove_tree
 
     root = tmp_path / "w"
     fd = os.open(tmp_path, os.O_RDONLY)

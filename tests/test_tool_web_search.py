@@ -11,8 +11,8 @@ import pytest
 from ddgs.exceptions import DDGSException, RatelimitException, TimeoutException
 
 from agentkit.tooling.base import ToolContext
-from tools import builtin_tool
-from tools.web_search import WebSearchOptions, WebSearchTool
+from agentkit_tools import builtin_tool
+from agentkit_tools.web_search import WebSearchOptions, WebSearchTool
 
 pytestmark = pytest.mark.anyio
 

@@ -15,10 +15,10 @@ if TYPE_CHECKING:
     from agentkit.tooling.base import Tool
 
 BUILTIN_TOOLS: dict[str, str] = {
-    "web_search": "tools.web_search:make_web_search",
-    "fetch": "tools.fetch:make_fetch",
-    "python": "tools.python_exec:make_python",
-    "files": "tools.files:make_files",
+    "web_search": "agentkit_tools.web_search:make_web_search",
+    "fetch": "agentkit_tools.fetch:make_fetch",
+    "python": "agentkit_tools.python_exec:make_python",
+    "files": "agentkit_tools.files:make_files",
 }
 """Built-in tool name -> ``module:factory``; each factory takes ``(options, *, base_dir)``."""
 

@@ -1,7 +1,7 @@
 """``fetch``: GET a web page and return it as readable text, without becoming a way into the user's network.
 
 Each hop (the first request and every redirect) resolves the host once, checks every resolved address
-(``tools.netguard``), then connects to that checked address, so a DNS answer that changes between the
+(``agentkit_tools.netguard``), then connects to that checked address, so a DNS answer that changes between the
 check and the connection (rebinding) cannot redirect the request. Proxy variables are ignored.
 
 Bounded against a hostile server: ``request_timeout`` is one deadline for the whole fetch (every hop,
@@ -22,9 +22,16 @@ from typing import Any
 import pydantic
 
 from agentkit.tooling.base import ToolContext, ToolResult
-from tools.decoding import ACCEPTED, CappedDecoder, UnsupportedEncoding, encodings
-from tools.netguard import BlockedAddress, Guard, Resolver, checked_address, forbidden_reason, system_resolve
-from tools.validation import Strict, parameters_schema, parse_arguments, parse_options
+from agentkit_tools.decoding import ACCEPTED, CappedDecoder, UnsupportedEncoding, encodings
+from agentkit_tools.netguard import (
+    BlockedAddress,
+    Guard,
+    Resolver,
+    checked_address,
+    forbidden_reason,
+    system_resolve,
+)
+from agentkit_tools.validation import Strict, parameters_schema, parse_arguments, parse_options
 
 _REDIRECTS = (301, 302, 303, 307, 308)
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -220,7 +227,7 @@ class FetchTool:
     async def _text(self, raw: _Raw) -> tuple[str, str]:
         import anyio
 
-        from tools.html_text import ConversionTimeout, convert_bounded
+        from agentkit_tools.html_text import ConversionTimeout, convert_bounded
 
         charset = _charset(raw.charset)
         if not _is_html(raw.body, raw.content_type) or len(raw.body) <= _IN_THREAD_BYTES:
@@ -286,7 +293,7 @@ def _is_html(body: bytes, content_type: str) -> bool:
 
 def _to_text(body: bytes, content_type: str, charset: str | None, url: str) -> tuple[str, str]:
     """``(title, text)`` for a response body; ``FetchError`` for formats that are not text."""
-    from tools.html_text import html_to_markdown
+    from agentkit_tools.html_text import html_to_markdown
 
     mime = content_type.split(";", 1)[0].strip().lower()
     if _is_html(body, content_type):

@@ -20,7 +20,7 @@ import pydantic
 
 from agentkit.tooling.base import ToolContext, ToolResult
 from agentkit.tooling.threads import run_blocking
-from tools.validation import Strict, parameters_schema, parse_arguments, parse_options
+from agentkit_tools.validation import Strict, parameters_schema, parse_arguments, parse_options
 
 _BINARY_SNIFF = 8192
 _MAX_LIST = 500

@@ -84,9 +84,7 @@ class ConversionTimeout(Exception):
 
 
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[1])
-_WORKER = (
-    "import sys; sys.path.insert(0, sys.argv[1]); from tools.html_text import _worker_main; _worker_main()"
-)
+_WORKER = "import sys; sys.path.insert(0, sys.argv[1]); from agentkit_tools.html_text import _worker_main; _worker_main()"
 
 
 async def convert_bounded(html: bytes, charset: str | None, base_url: str, seconds: float) -> tuple[str, str]:

@@ -1,4 +1,4 @@
-"""``python``: run model-written code in the sandbox (``tools.sandbox``) and report what happened."""
+"""``python``: run model-written code in the sandbox (``agentkit_tools.sandbox``) and report what happened."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import Any
 import pydantic
 
 from agentkit.tooling.base import ToolContext, ToolResult
-from tools.sandbox import Limits, SandboxResult, run_python
-from tools.validation import Strict, parameters_schema, parse_arguments, parse_options
+from agentkit_tools.sandbox import Limits, SandboxResult, run_python
+from agentkit_tools.validation import Strict, parameters_schema, parse_arguments, parse_options
 
 
 class PythonOptions(Strict):

@@ -33,7 +33,7 @@ from typing import Any
 import anyio
 from anyio.abc import ByteReceiveStream
 
-from tools.sandbox_supervisor import remove_tree
+from agentkit_tools.sandbox_supervisor import remove_tree
 
 RUNNER_SOURCE = (Path(__file__).with_name("sandbox_runner.py")).read_text(encoding="utf-8")
 _SUPERVISOR = str(Path(__file__).with_name("sandbox_supervisor.py"))

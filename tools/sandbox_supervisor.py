@@ -8,7 +8,7 @@ the agent dies, even by SIGKILL. Ending means SIGKILL to the pid namespace's fir
 then kills every process in the namespace), to the command's process group and to the pids cgroup;
 then the work folder is removed and the command's exit status is written to the status pipe.
 
-``remove_tree`` is also imported by the agent (``tools.sandbox``) for the case that this never ran.
+``remove_tree`` is also imported by the agent (``agentkit_tools.sandbox``) for the case that this never ran.
 """
 
 import errno

@@ -18,7 +18,7 @@ import pydantic
 
 from agentkit.tooling.base import ToolContext, ToolResult
 from agentkit.tooling.threads import run_blocking
-from tools.validation import Strict, parameters_schema, parse_arguments, parse_options
+from agentkit_tools.validation import Strict, parameters_schema, parse_arguments, parse_options
 
 Backend = Callable[..., list[dict[str, Any]]]
 """``backend(query, *, region, safesearch, timelimit, max_results) -> [{"title", "href", "body"}, ...]``."""

@@ -97,7 +97,7 @@ def _where(task: TaskConfig, path: tuple[str | int, ...]) -> str:
 
 
 def _builtin(entry: ToolEntry, task: TaskConfig) -> list[Tool]:
-    import tools as builtin_tools
+    import agentkit_tools as builtin_tools
 
     if entry.ref not in builtin_tools.BUILTIN_TOOLS:
         names = list(builtin_tools.BUILTIN_TOOLS)
