@@ -1,0 +1,103 @@
+"""``get_chat_model(cfg)`` and its model object, with Qwen-Agent's ``chat()`` on agentkit's backends."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from agentkit.qwen_agent_compat.background import BackgroundLoop
+from agentkit.qwen_agent_compat.messages import Message, Responses, dump, plain, to_openai_messages
+from agentkit.qwen_agent_compat.options import LLMSettings, settings_from
+
+
+class ChatModel:
+    """A Qwen3 endpoint as Qwen-Agent's LLM object: ``model``, ``generate_cfg``, ``chat(...)``."""
+
+    def __init__(self, cfg: dict[str, Any] | None = None):
+        self.cfg = dict(cfg or {})
+        self.settings: LLMSettings = settings_from(self.cfg)
+        self.model: str = self.cfg.get("model") or ""
+        self.model_type: str = self.cfg.get("model_type") or "oai"
+        self.generate_cfg: dict[str, Any] = dict(self.cfg.get("generate_cfg") or {})
+        self._background = BackgroundLoop("agentkit-chat-model-loop")
+
+    def chat(
+        self,
+        messages: list[Any],
+        functions: list[dict[str, Any]] | None = None,
+        stream: bool = True,
+        delta_stream: bool = False,
+        extra_generate_cfg: dict[str, Any] | None = None,
+    ) -> Any:
+        """One model call. ``stream=True``: yields the growing list of messages; else returns it."""
+        if delta_stream:
+            raise NotImplementedError("delta_stream=True is not supported; use stream=True (full lists)")
+        if not messages:
+            raise ValueError("Messages can not be empty.")
+        snapshots = self._background.iterate(lambda: self.achat(messages, functions, extra_generate_cfg))
+        if stream:
+            return snapshots
+        return list(snapshots)[-1]
+
+    async def achat(
+        self,
+        messages: list[Any],
+        functions: list[dict[str, Any]] | None = None,
+        extra_generate_cfg: dict[str, Any] | None = None,
+    ) -> AsyncIterator[Any]:
+        from agentkit.agent.events import StepStarted, ToolRunning
+        from agentkit.config import load_task_dict
+        from agentkit.llm.types import NON_THINKING_SAMPLING, THINKING_SAMPLING, ModelRequest, StepFinished
+        from agentkit.qwen_agent_compat.shaping import ResponseShaper
+        from agentkit.qwen_agent_compat.truncate import truncate_history
+        from agentkit.runtime import open_llm
+
+        extra = dict(extra_generate_cfg or {})
+        as_objects = any(hasattr(m, "model_dump") and not isinstance(m, dict) for m in messages)
+        openai = to_openai_messages([plain(m) for m in messages])
+        max_input = extra.get("max_input_tokens", self.settings.max_input_tokens)
+        if max_input:
+            openai = truncate_history(openai, max_input)
+        choice = extra.get("function_choice", self.settings.function_choice)
+        tools = [] if choice == "none" else [{"type": "function", "function": f} for f in functions or []]
+        task = load_task_dict({"model": self.settings.model}, Path.cwd(), source="get_chat_model(...)")
+        thinking = self.settings.thinking != "off"  # as configured, the server's default otherwise
+        sampling = {**(THINKING_SAMPLING if thinking else NON_THINKING_SAMPLING), **task.model.sampling()}
+        if "seed" in extra:
+            sampling["seed"] = extra["seed"]
+        shaper = ResponseShaper()
+        async with open_llm(task) as backend:
+            thinking = (
+                backend.effective_thinking(thinking) if hasattr(backend, "effective_thinking") else thinking
+            )
+            shaper.feed(StepStarted(0, thinking))
+            request = ModelRequest(
+                messages=openai,
+                tools=tools,
+                thinking=thinking,
+                sampling=sampling,
+                max_tokens=task.model.max_tokens,
+                thinking_budget=self.settings.thinking_budget,
+            )
+            async for event in backend.stream(request):
+                changed = shaper.feed(event)
+                if isinstance(event, StepFinished):
+                    for call in event.output.parsed.all_calls():
+                        changed = shaper.feed(ToolRunning(0, call.id, call.name or "", call.arguments or {}))
+                if changed:
+                    yield _shaped(shaper.responses, as_objects)
+
+
+def _shaped(responses: list[Message], as_objects: bool) -> Responses:
+    from agentkit.qwen_agent_compat.agents import _qwen_message
+
+    out = Responses(Message(dump(m)) for m in responses)
+    return Responses(_qwen_message(m) for m in out) if as_objects else out
+
+
+def get_chat_model(cfg: dict[str, Any] | None = None) -> ChatModel:
+    """The model of a Qwen-Agent ``llm`` config (``model``, ``model_server``, ``api_key``, ``generate_cfg``)."""
+    if isinstance(cfg, ChatModel):
+        return cfg
+    return ChatModel(cfg)
