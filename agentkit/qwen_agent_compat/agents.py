@@ -228,7 +228,7 @@ class Agent:
         knowledge = kwargs.get("knowledge") or await self._knowledge(history, kwargs)
         prepared = self._prepare(history, knowledge)
         send, receive = anyio.create_memory_object_stream[Any](max_buffer_size=1024)
-        shaper = ResponseShaper()
+        shaper = ResponseShaper(with_tools=len(agent.tools) > 0)
 
         async def on_event(event: Any) -> None:
             if shaper.feed(event):

@@ -20,6 +20,7 @@ class ChatModel:
         self.model: str = self.cfg.get("model") or ""
         self.model_type: str = self.cfg.get("model_type") or "oai"
         self.generate_cfg: dict[str, Any] = dict(self.cfg.get("generate_cfg") or {})
+        self.max_retries: int = int(self.settings.extra.get("max_retries", 0))
         self._background = BackgroundLoop("agentkit-chat-model-loop")
 
     def chat(
@@ -38,7 +39,14 @@ class ChatModel:
         snapshots = self._background.iterate(lambda: self.achat(messages, functions, extra_generate_cfg))
         if stream:
             return snapshots
-        return list(snapshots)[-1]
+        last = list(snapshots)[-1]
+        if functions or len(last) < 2:
+            return last
+        # without functions Qwen-Agent's non-streaming call returns one message: content and reasoning
+        first, final = plain(last[0]), plain(last[-1])
+        merged = {**first, **final, "reasoning_content": first.get("reasoning_content")}
+        kind = type(last[-1])
+        return Responses([kind(**dump(merged)) if kind is not Message else Message(dump(merged))])
 
     async def achat(
         self,
@@ -66,7 +74,7 @@ class ChatModel:
         sampling = {**(THINKING_SAMPLING if thinking else NON_THINKING_SAMPLING), **task.model.sampling()}
         if "seed" in extra:
             sampling["seed"] = extra["seed"]
-        shaper = ResponseShaper()
+        shaper = ResponseShaper(with_tools=bool(tools))
         async with open_llm(task) as backend:
             thinking = (
                 backend.effective_thinking(thinking) if hasattr(backend, "effective_thinking") else thinking
@@ -81,12 +89,12 @@ class ChatModel:
                 thinking_budget=self.settings.thinking_budget,
             )
             async for event in backend.stream(request):
-                changed = shaper.feed(event)
-                if isinstance(event, StepFinished):
-                    for call in event.output.parsed.all_calls():
-                        changed = shaper.feed(ToolRunning(0, call.id, call.name or "", call.arguments or {}))
-                if changed:
+                if shaper.feed(event):
                     yield _shaped(shaper.responses, as_objects)
+                if isinstance(event, StepFinished):  # one message per call, as they appear
+                    for call in event.output.parsed.all_calls():
+                        shaper.feed(ToolRunning(0, call.id, call.name or "", call.arguments or {}))
+                        yield _shaped(shaper.responses, as_objects)
 
 
 def _shaped(responses: list[Message], as_objects: bool) -> Responses:

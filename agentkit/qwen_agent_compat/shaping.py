@@ -32,7 +32,8 @@ def visible_text(raw: str, thinking: bool) -> str:
 class ResponseShaper:
     """Feed agent (or model) events; ``responses`` is the list Qwen-Agent would have yielded so far."""
 
-    def __init__(self) -> None:
+    def __init__(self, with_tools: bool = True) -> None:
+        self._extra = {"extra": {}} if with_tools else {}
         self.responses: list[Message] = []
         self._step_start = 0
         self._reasoning = ""
@@ -47,9 +48,9 @@ class ResponseShaper:
         keep = self.responses[: self._step_start]
         step: list[Message] = []
         if self._reasoning:
-            step.append(Message(role="assistant", content="", reasoning_content=self._reasoning, extra={}))
+            step.append(Message(role="assistant", content="", reasoning_content=self._reasoning, **self._extra))
         if self._text:
-            step.append(Message(role="assistant", content=self._text, extra={}))
+            step.append(Message(role="assistant", content=self._text, **self._extra))
         existing = [m for m in self.responses[self._step_start :] if m.get("function_call")]
         self.responses = keep + step + (calls if calls is not None else existing)
 

@@ -133,7 +133,11 @@ def main() -> None:
         try:
             exec(compile(source, spec["file"], "exec"), namespace)
             if spec.get("call"):
-                namespace[spec["call"]](**spec.get("kwargs", {}))
+                kwargs = {  # "$name": a name the program defines
+                    k: namespace[v[1:]] if isinstance(v, str) and v.startswith("$") else v
+                    for k, v in spec.get("kwargs", {}).items()
+                }
+                namespace[spec["call"]](**kwargs)
         except EOFError:
             pass
         except BaseException as exc:  # reported, compared like the output
