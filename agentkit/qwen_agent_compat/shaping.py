@@ -48,7 +48,9 @@ class ResponseShaper:
         keep = self.responses[: self._step_start]
         step: list[Message] = []
         if self._reasoning:
-            step.append(Message(role="assistant", content="", reasoning_content=self._reasoning, **self._extra))
+            step.append(
+                Message(role="assistant", content="", reasoning_content=self._reasoning, **self._extra)
+            )
         if self._text:
             step.append(Message(role="assistant", content=self._text, **self._extra))
         existing = [m for m in self.responses[self._step_start :] if m.get("function_call")]
