@@ -111,7 +111,10 @@ class Agent:
     # -- tools -------------------------------------------------------------------------------
     @property
     def function_map(self) -> dict[str, Any]:
-        """Tool name -> tool, as Qwen-Agent's ``function_map`` (MCP tools once the servers are up)."""
+        """Tool name -> tool, as Qwen-Agent's ``function_map``; with MCP servers this starts them (on the
+        background loop, as the sync ``run`` does) so that their tools are listed, as in Qwen-Agent."""
+        if self.task.mcp_servers and self._agent is None:
+            self._ensure_open_in_background()
         tools = list(self._agent.tools) if self._agent is not None else self._tools[0]
         return {t.name: getattr(t, "tool", t) for t in tools}
 
