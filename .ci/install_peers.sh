@@ -3,6 +3,6 @@
 # Transformers-backend tests. Idempotent; fast when everything is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-for script in .ci/install_mcp_peers.sh .ci/install_engine.sh; do
+for script in .ci/install_mcp_peers.sh .ci/install_engine.sh .ci/install_qwen_agent.sh; do
   if [[ -f $script ]]; then bash "$script"; fi
 done

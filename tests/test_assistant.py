@@ -156,8 +156,13 @@ def test_history_in_qwen_agent_shape_becomes_openai_messages():
 def test_qwen_agent_objects_are_accepted(monkeypatch):
     # Importing qwen_agent replaces socket.getaddrinfo process-wide (IPv4 only); undo that after the test.
     monkeypatch.setattr(socket, "getaddrinfo", socket.getaddrinfo)
-    schema = pytest.importorskip("qwen_agent.llm.schema")
-    base = pytest.importorskip("qwen_agent.tools.base")
+    try:
+        import qwen_agent.llm.schema as schema
+        import qwen_agent.tools.base as base
+    except ImportError as exc:  # the qwen-agent extra is part of dev: missing it fails CI, never skips
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"qwen_agent does not import ({exc}); pip install -e '.[dev]'")
+        pytest.skip(f"qwen_agent does not import: {exc}")
 
     class Stock(base.BaseTool):
         name = "stock"
