@@ -86,7 +86,9 @@ class Agent:
         if settings.thinking_budget:
             data["thinking_budget"] = settings.thinking_budget
         if servers:
-            data["mcp_servers"] = servers
+            from agentkit.qwen_agent_compat.mcp_names import with_resources
+
+            data["mcp_servers"] = with_resources(servers)
         self.task = load_task_dict(data, Path(base_dir or Path.cwd()), source=f"{type(self).__name__}(...)")
         resolved, policies = resolve_tools(self.task)  # bad tool names fail here, not at the first run
         self._tools = ([*resolved, *objects], policies)

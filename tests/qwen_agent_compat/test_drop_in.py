@@ -63,6 +63,16 @@ print(response[-3]['function_call']['name'], response[-2]['name'])
 print(response[-1]['content'])
 """
 
+EVERYTHING = Path(os.environ.get("AGENTKIT_MCP_PEERS", Path.home() / ".cache/agentkit/mcp-peers"))
+EVERYTHING = EVERYTHING / "node_modules" / ".bin" / "mcp-server-everything"
+
+RESOURCES_PROGRAM = f"""
+from qwen_agent.agents import Assistant
+bot = Assistant(llm={{'model': 'qwen3'}}, function_list=[{{'mcpServers': {{'everything': {{'command': {str(EVERYTHING)!r}, 'args': []}}}}}}])
+print(sorted(bot.function_map))
+print(bot.run_nonstream([{{'role': 'user', 'content': 'What is 2 + 3?'}}]))
+"""
+
 MESSAGE_PROGRAM = """
 import json
 from qwen_agent.agents import Assistant
@@ -239,6 +249,19 @@ CASES = {
         },
         True,
     ),
+    "mcp_server_with_resources_names": (
+        RESOURCES_PROGRAM,
+        None,
+        {},
+        [],
+        {
+            "replies": [
+                {"tool_calls": [{"name": "everything-get-sum", "arguments": {"a": 2, "b": 3}}]},
+                {"text": "5"},
+            ]
+        },
+        False,
+    ),
     "message_objects_last_minus_3": (
         MESSAGE_PROGRAM,
         None,
@@ -360,6 +383,11 @@ def steps(call: dict) -> list[tuple]:
 @pytest.mark.parametrize("name", list(CASES))
 def test_same_output_on_qwen_agent_and_agentkit(name, qwen_python, tmp_path):
     case = CASES[name]
+    if case[0] is RESOURCES_PROGRAM and not EVERYTHING.exists():
+        message = f"{EVERYTHING} is missing; run `bash .ci/install_mcp_peers.sh`"
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(message)
+        pytest.skip(message)
     source, file = case[0], f"<{name}>"
     if source == "README":
         source = readme_snippet(qwen_python)
@@ -386,3 +414,9 @@ def test_same_output_on_qwen_agent_and_agentkit(name, qwen_python, tmp_path):
         assert [
             line for line in ak["stdout"].splitlines() if not line.startswith(("bot response:", "[", "# "))
         ] == [line for line in qa["stdout"].splitlines() if not line.startswith(("bot response:", "[", "# "))]
+    if case[0] is RESOURCES_PROGRAM:  # the one known difference: agentkit answers MCP sampling requests
+        import ast
+
+        ak_names, qa_names = (set(ast.literal_eval(r["stdout"].splitlines()[0])) for r in (ak, qa))
+        assert ak_names - qa_names == {"everything-trigger-sampling-request"} and qa_names <= ak_names
+        assert {"everything-list_resources", "everything-read_resource"} <= qa_names
