@@ -78,6 +78,8 @@ class Agent:
         if self.files and not self.uses_documents:
             raise TypeError(f"{type(self).__name__} does not read files=; use Assistant for documents")
         specs, objects, servers = split_function_list(function_list or [])
+        if settings.function_choice == "none":  # as in Qwen-Agent: the model is offered no tools
+            specs, objects, servers = [], [], {}
         data: dict[str, Any] = {"model": settings.model, "tools": specs, "max_steps": max_steps}
         # enable_thinking in generate_cfg fixes thinking for every step, as in Qwen-Agent; otherwise
         # agentkit's per-step switching, or thinking='as_configured' for Qwen-Agent's behaviour exactly

@@ -19,7 +19,14 @@ NOT_APPLICABLE = {
     "fncall_prompt_type": "agentkit renders Qwen3's own tool-call format from its chat template "
     "(what Qwen-Agent calls 'nous')",
 }
-QWEN_AGENT_KEYS = {"lang", "seed", "stop", "max_retries", "incremental_output", "cache_dir"}
+QWEN_AGENT_KEYS = {"lang", "stop", "max_retries", "incremental_output", "cache_dir"}
+# Qwen-Agent client settings with no counterpart here, each named once in a warning
+UNUSED = {
+    "stop": "not sent; agentkit stops at Qwen3's end of turn and parses calls itself",
+    "max_retries": "agentkit retries 429/503 and cut streams itself (see the README's model section)",
+    "incremental_output": "a DashScope setting; agentkit streams always",
+    "cache_dir": "agentkit keeps no response cache",
+}
 
 
 def warn_once(key: str, message: str) -> None:
@@ -87,8 +94,15 @@ def settings_from(cfg: dict[str, Any] | None) -> LLMSettings:
         warn_once(
             "thought_in_content", f"generate_cfg thought_in_content: {NOT_APPLICABLE['thought_in_content']}"
         )
+    if settings.function_choice not in ("auto", "none"):
+        raise ValueError(
+            f"generate_cfg function_choice={settings.function_choice!r}: only 'auto' and 'none' are supported "
+            "(Qwen-Agent's Qwen3 'nous' format has no forced call either)"
+        )
     for key in [k for k in gen if k in QWEN_AGENT_KEYS]:
         settings.extra[key] = gen.pop(key)
+        if key in UNUSED:
+            warn_once(key, f"generate_cfg {key}: {UNUSED[key]}")
     if gen or extra_body or kwargs:
         unknown = sorted([*gen, *extra_body, *(f"chat_template_kwargs.{k}" for k in kwargs)])
         raise ValueError(

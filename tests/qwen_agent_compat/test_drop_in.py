@@ -95,6 +95,24 @@ print(last[-2].name, last[-2].content)
 print(last[-1].content)
 """
 
+IMAGE_PROGRAM = """
+from qwen_agent.agents import Assistant
+from qwen_agent.llm.schema import ContentItem
+from qwen_agent.tools.base import BaseTool, register_tool
+
+@register_tool('snapshot')
+class Snapshot(BaseTool):
+    description = 'Takes a picture'
+    parameters = {'type': 'object', 'properties': {'what': {'type': 'string'}}, 'required': ['what']}
+
+    def call(self, params, **kwargs):
+        return [ContentItem(text='a picture of a cat'), ContentItem(image='https://example.org/cat.png')]
+
+bot = Assistant(llm={'model': 'qwen3'}, function_list=['snapshot'])
+*_, last = bot.run([{'role': 'user', 'content': 'show me a cat'}])
+print(last)
+"""
+
 HISTORY_PROGRAM = """
 from qwen_agent.agents import Assistant
 
@@ -271,6 +289,19 @@ CASES = {
             "replies": [
                 {"tool_calls": [{"name": "weather_lookup", "arguments": {"location": "海淀区"}}]},
                 {"text": "海淀区今天晴。"},
+            ]
+        },
+        True,
+    ),
+    "tool_result_content_items_kept": (
+        IMAGE_PROGRAM,
+        None,
+        {},
+        [],
+        {
+            "replies": [
+                {"tool_calls": [{"name": "snapshot", "arguments": {"what": "cat"}}]},
+                {"text": "Here it is."},
             ]
         },
         True,
