@@ -249,3 +249,45 @@ def test_simulator_coder_call_header_carries_empty_arguments_like_vllm():
         if c["choices"] and "tool_calls" in c["choices"][0]["delta"]
     ]
     assert headers[0]["function"] == {"name": "f", "arguments": ""} and headers[0]["id"]
+
+
+EXIT_PROGRAM = """
+import sys
+from agentkit import Assistant
+from agentkit.testing import serve_in_thread
+
+script = {"model": "Qwen3-8B", "replies": [
+    {"tool_calls": [{"name": "time-get_current_time", "arguments": {"timezone": "UTC"}}]}, {"text": "now"}]}
+server = {"command": sys.executable, "args": ["-m", "mcp_server_time"], "env": {"AGENTKIT_MARK": sys.argv[1]}}
+with serve_in_thread(script) as sim:
+    bot = Assistant(llm={"model": "Qwen3-8B", "model_server": sim.base_url}, function_list=[{"mcpServers": {"time": server}}])
+    print(bot.run_nonstream([{"role": "user", "content": "time?"}])[-1]["content"])
+"""
+
+
+def _marked_processes(mark: str) -> list[str]:
+    from pathlib import Path
+
+    found = []
+    for environ in Path("/proc").glob("[0-9]*/environ"):
+        try:
+            if f"AGENTKIT_MARK={mark}".encode() in environ.read_bytes():
+                found.append(environ.parent.name)
+        except OSError:
+            continue
+    return found
+
+
+def test_an_app_that_never_closes_its_assistant_leaves_no_server_at_exit(tmp_path):
+    import uuid
+
+    mark = uuid.uuid4().hex
+    program = tmp_path / "app.py"
+    program.write_text(EXIT_PROGRAM)
+    env = {**__import__("os").environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run(
+        [sys.executable, str(program), mark], capture_output=True, text=True, timeout=60, env=env
+    )
+    assert proc.returncode == 0 and proc.stdout.strip() == "now", proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    assert _marked_processes(mark) == []

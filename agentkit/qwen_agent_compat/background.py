@@ -7,7 +7,6 @@ interpreter exit (``atexit``), after closing what runs on it (tool servers end w
 from __future__ import annotations
 
 import asyncio
-import atexit
 import queue
 import threading
 import weakref
@@ -37,8 +36,9 @@ class BackgroundLoop:
                 thread = threading.Thread(target=loop.run_forever, name=self._name, daemon=True)
                 thread.start()
                 self._loop, self._thread = loop, thread
+                # also runs at interpreter exit, after the finalizers of agents created later (their
+                # servers close first): weakref.finalize runs newest first
                 self._finalizer = weakref.finalize(self, _stop, loop, thread)
-                atexit.register(self._finalizer)
             return self._loop
 
     def submit(self, coro: Any) -> Future[Any]:
@@ -90,7 +90,7 @@ class BackgroundLoop:
     def close(self, cleanup: Any = None, timeout: float = 30) -> None:
         """Run ``cleanup`` (a coroutine) on the loop, then stop it and join its thread."""
         loop = self._loop
-        if loop is None:
+        if loop is None or loop.is_closed():
             if cleanup is not None:
                 cleanup.close()
             return
@@ -104,7 +104,6 @@ class BackgroundLoop:
             with self._lock:
                 self._loop, self._thread = None, None
             if self._finalizer is not None:
-                atexit.unregister(self._finalizer)
                 self._finalizer()
 
 
