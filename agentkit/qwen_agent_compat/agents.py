@@ -54,7 +54,7 @@ class Agent:
             raise TypeError(
                 f"{type(self).__name__}() got unknown arguments: {', '.join(unknown)} (known: {known})"
             )
-        for key in self.rag_cfg_keys_warned(rag_cfg):
+        for key in self._rag_keys_to_warn(rag_cfg):
             from agentkit.qwen_agent_compat.options import warn_once
 
             warn_once(
@@ -101,7 +101,7 @@ class Agent:
         self._finalizer: Any = None
 
     @staticmethod
-    def rag_cfg_keys_warned(rag_cfg: dict[str, Any] | None) -> list[str]:
+    def _rag_keys_to_warn(rag_cfg: dict[str, Any] | None) -> list[str]:
         """rag_cfg keys naming Qwen-Agent's keyword-generation and searcher choices (not used here)."""
         cfg = rag_cfg or {}
         unknown = set(cfg) - {"max_ref_token", "parser_page_size", "rag_keygen_strategy", "rag_searchers"}
@@ -149,6 +149,7 @@ class Agent:
         or when the agent is garbage-collected."""
         if self._finalizer is not None:
             self._finalizer()
+        self._agent = None
 
     def _ensure_open_in_background(self) -> None:
         if self._finalizer is not None and self._finalizer.alive and self._agent is not None:
