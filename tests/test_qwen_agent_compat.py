@@ -291,3 +291,30 @@ def test_an_app_that_never_closes_its_assistant_leaves_no_server_at_exit(tmp_pat
     assert proc.returncode == 0 and proc.stdout.strip() == "now", proc.stderr[-2000:]
     assert "Traceback" not in proc.stderr, proc.stderr[-2000:]
     assert _marked_processes(mark) == []
+
+
+def test_files_reach_qwen_agent_tools_with_file_access(tmp_path):
+    from qwen_agent.tools.base import BaseTool
+
+    seen = {}
+
+    class Reader(BaseTool):
+        name = "reader"
+        description = "Reads the given files"
+        parameters = {"type": "object", "properties": {}, "required": []}
+        file_access = True
+
+        def call(self, params, files=None, **kwargs):
+            seen["files"] = files
+            return "read"
+
+    script = {
+        "model": "Qwen3-8B",
+        "replies": [{"tool_calls": [{"name": "reader", "arguments": {}}]}, {"text": "done"}],
+    }
+    with serve_in_thread(script) as sim:
+        with FnCallAgent(
+            llm={"model": "Qwen3-8B", "model_server": sim.base_url}, function_list=[Reader()], files=["a.csv"]
+        ) as bot:
+            bot.run_nonstream([{"role": "user", "content": [{"text": "read"}, {"file": "b.csv"}]}])
+    assert seen["files"] == ["a.csv", "b.csv"]

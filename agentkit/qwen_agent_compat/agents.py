@@ -75,8 +75,6 @@ class Agent:
         self.files = list(files or [])
         self.rag_cfg = dict(rag_cfg or {})
         self.max_input_tokens = settings.max_input_tokens
-        if self.files and not self.uses_documents:
-            raise TypeError(f"{type(self).__name__} does not read files=; use Assistant for documents")
         specs, objects, servers = split_function_list(function_list or [])
         if settings.function_choice == "none":  # as in Qwen-Agent: the model is offered no tools
             specs, objects, servers = [], [], {}
@@ -233,6 +231,13 @@ class Agent:
             hasattr(m, "model_dump") and not isinstance(m, dict) for m in messages
         )
         history = [plain(m) for m in messages]
+        from agentkit.qwen_agent_compat.messages import files_of
+        from agentkit.qwen_agent_compat.qwen_tools import QwenAgentTool
+
+        files = [*self.files, *[f for f in files_of(history) if f not in self.files]]
+        for tool in agent.tools:  # Qwen-Agent hands the files to tools with file_access
+            if isinstance(tool, QwenAgentTool):
+                tool.files = files
         knowledge = kwargs.get("knowledge") or await self._knowledge(history, kwargs)
         prepared = self._prepare(history, knowledge)
         send, receive = anyio.create_memory_object_stream[Any](max_buffer_size=1024)
@@ -310,7 +315,7 @@ def _shut_down(background: BackgroundLoop, closing: asyncio.Event, keeper: Any) 
 
 
 class FnCallAgent(Agent):
-    """Qwen-Agent's function-calling agent: the tool loop, no documents."""
+    """Qwen-Agent's function-calling agent: the tool loop; ``files=`` only reach tools with ``file_access``."""
 
 
 class Assistant(FnCallAgent):
@@ -319,10 +324,13 @@ class Assistant(FnCallAgent):
     uses_documents = True
 
     async def _knowledge(self, messages: list[dict[str, Any]], kwargs: dict[str, Any]) -> str:
-        from agentkit.qwen_agent_compat.documents import knowledge_prompt
+        from agentkit.qwen_agent_compat.documents import SUPPORTED, knowledge_prompt
         from agentkit.qwen_agent_compat.messages import files_of, text_of
 
         files = [*self.files, *[f for f in files_of(messages) if f not in self.files]]
+        if any(getattr(getattr(t, "tool", None), "file_access", False) for t in self._tools[0]):
+            # a tool reads files itself (e.g. code_interpreter a CSV): only documents become knowledge
+            files = [f for f in files if Path(f).suffix.lower() in SUPPORTED]
         if not files:
             return ""
         query = (

@@ -37,10 +37,13 @@ class QwenAgentTool:
         self.name: str = tool.name
         self.description: str = getattr(tool, "description", "") or ""
         self.parameters: dict[str, Any] = _schema(getattr(tool, "parameters", {}))
+        self.files: list[str] = []
+        """The agent's and the conversation's files, passed to tools with ``file_access`` as Qwen-Agent does."""
 
     async def call(self, arguments: dict[str, Any], ctx: ToolContext) -> ToolResult:
         params = json.dumps(arguments, ensure_ascii=False)
-        value = await run_blocking(lambda: self.tool.call(params))
+        kwargs = {"files": list(self.files)} if getattr(self.tool, "file_access", False) else {}
+        value = await run_blocking(lambda: self.tool.call(params, **kwargs))
         if isinstance(value, str):
             return ToolResult(value)
         if isinstance(value, list) and all(hasattr(i, "get_type_and_value") for i in value):
