@@ -16,7 +16,8 @@ from typing import Any
 
 from agentkit.qwen_agent_compat import llm as llm_module
 from agentkit.qwen_agent_compat.background import BackgroundLoop
-from agentkit.qwen_agent_compat.messages import Message, Responses, dump, plain, to_openai_messages
+from agentkit.qwen_agent_compat.messages import Message, Responses, dump, files_of, plain, to_openai_messages
+from agentkit.qwen_agent_compat.qwen_tools import QwenAgentTool
 from agentkit.qwen_agent_compat.shaping import ResponseShaper
 from agentkit.qwen_agent_compat.tools import split_function_list
 
@@ -231,9 +232,6 @@ class Agent:
             hasattr(m, "model_dump") and not isinstance(m, dict) for m in messages
         )
         history = [plain(m) for m in messages]
-        from agentkit.qwen_agent_compat.messages import files_of
-        from agentkit.qwen_agent_compat.qwen_tools import QwenAgentTool
-
         files = [*self.files, *[f for f in files_of(history) if f not in self.files]]
         for tool in agent.tools:  # Qwen-Agent hands the files to tools with file_access
             if isinstance(tool, QwenAgentTool):
@@ -325,7 +323,7 @@ class Assistant(FnCallAgent):
 
     async def _knowledge(self, messages: list[dict[str, Any]], kwargs: dict[str, Any]) -> str:
         from agentkit.qwen_agent_compat.documents import SUPPORTED, knowledge_prompt
-        from agentkit.qwen_agent_compat.messages import files_of, text_of
+        from agentkit.qwen_agent_compat.messages import text_of
 
         files = [*self.files, *[f for f in files_of(messages) if f not in self.files]]
         if any(getattr(getattr(t, "tool", None), "file_access", False) for t in self._tools[0]):
