@@ -239,7 +239,8 @@ class Agent:
         knowledge = kwargs.get("knowledge") or await self._knowledge(history, kwargs)
         prepared = self._prepare(history, knowledge)
         send, receive = anyio.create_memory_object_stream[Any](max_buffer_size=1024)
-        shaper = ResponseShaper(with_tools=len(agent.tools) > 0)
+        raw_api = self.task.model.mode == "server"
+        shaper = ResponseShaper(with_tools=len(agent.tools) > 0, raw_api=raw_api)
 
         async def on_event(event: Any) -> None:
             if shaper.feed(event):

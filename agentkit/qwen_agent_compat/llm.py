@@ -74,7 +74,7 @@ class ChatModel:
         sampling = {**(THINKING_SAMPLING if thinking else NON_THINKING_SAMPLING), **task.model.sampling()}
         if "seed" in extra:
             sampling["seed"] = extra["seed"]
-        shaper = ResponseShaper(with_tools=bool(tools))
+        shaper = ResponseShaper(with_tools=bool(tools), raw_api=task.model.mode == "server")
         async with open_llm(task) as backend:
             thinking = (
                 backend.effective_thinking(thinking) if hasattr(backend, "effective_thinking") else thinking

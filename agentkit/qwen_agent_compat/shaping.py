@@ -32,8 +32,11 @@ def visible_text(raw: str, thinking: bool) -> str:
 class ResponseShaper:
     """Feed agent (or model) events; ``responses`` is the list Qwen-Agent would have yielded so far."""
 
-    def __init__(self, with_tools: bool = True) -> None:
-        self._extra = {"extra": {}} if with_tools else {}
+    def __init__(self, with_tools: bool = True, raw_api: bool = False) -> None:
+        # Qwen-Agent's own tool-call parsing marks messages with ``extra: {}`` and numbers the calls; with
+        # ``use_raw_api`` (the server parses calls) the messages are the server's: no extra, its call ids
+        self._extra = {"extra": {}} if with_tools and not raw_api else {}
+        self._raw_api = raw_api
         self.responses: list[Message] = []
         self._step_start = 0
         self._reasoning = ""
@@ -82,7 +85,7 @@ class ResponseShaper:
             self._text = text
         elif isinstance(event, ToolRunning):
             order = len(self._calls)
-            function_id = str(order + 1)
+            function_id = event.call_id if self._raw_api else str(order + 1)
             self._calls[event.call_id] = (order, function_id)
             call = Message(
                 role="assistant",
