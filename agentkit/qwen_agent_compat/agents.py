@@ -218,7 +218,7 @@ class Agent:
         if system_content:
             messages.insert(0, {"role": "system", "content": system_content})
         openai = to_openai_messages(messages)
-        if self.max_input_tokens:
+        if self.max_input_tokens and self.max_input_tokens > 0:
             openai = truncate_history(openai, self.max_input_tokens)
         return openai
 

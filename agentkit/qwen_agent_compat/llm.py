@@ -64,8 +64,12 @@ class ChatModel:
         extra = dict(extra_generate_cfg or {})
         as_objects = any(hasattr(m, "model_dump") and not isinstance(m, dict) for m in messages)
         openai = to_openai_messages([plain(m) for m in messages])
+        if not openai or openai[0].get("role") != "system":  # as Qwen-Agent's chat() adds it
+            from agentkit.qwen_agent_compat.agents import DEFAULT_SYSTEM_MESSAGE
+
+            openai.insert(0, {"role": "system", "content": DEFAULT_SYSTEM_MESSAGE})
         max_input = extra.get("max_input_tokens", self.settings.max_input_tokens)
-        if max_input:
+        if max_input and max_input > 0:
             openai = truncate_history(openai, max_input)
         choice = extra.get("function_choice", self.settings.function_choice)
         tools = [] if choice == "none" else [{"type": "function", "function": f} for f in functions or []]

@@ -6,10 +6,12 @@ parsing, named once in a warning (see the README's drop-in table)."""
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
 log = logging.getLogger("agentkit.qwen_agent_compat")
+DEFAULT_MAX_INPUT_TOKENS = int(os.environ.get("QWEN_AGENT_DEFAULT_MAX_INPUT_TOKENS", 58000))
 _warned: set[str] = set()
 
 # generate_cfg keys that only steer how Qwen-Agent itself parses a server's text; agentkit parses
@@ -79,7 +81,8 @@ def settings_from(cfg: dict[str, Any] | None) -> LLMSettings:
         settings.thinking = enable if isinstance(enable, str) else ("on" if enable else "off")
     budget = gen.pop("thinking_budget", None) or cfg.get("thinking_budget")
     settings.thinking_budget = budget
-    settings.max_input_tokens = gen.pop("max_input_tokens", None)
+    # Qwen-Agent truncates at 58000 tokens unless told otherwise (0 or less: never), as here
+    settings.max_input_tokens = gen.pop("max_input_tokens", DEFAULT_MAX_INPUT_TOKENS)
     settings.function_choice = gen.pop("function_choice", "auto")
     gen.pop("parallel_function_calls", None)  # Qwen3's format always allows several calls; all run
     prompt_type = gen.pop("fncall_prompt_type", "nous")
