@@ -63,7 +63,7 @@ class ChatModel:
 
         extra = dict(extra_generate_cfg or {})
         as_objects = any(hasattr(m, "model_dump") and not isinstance(m, dict) for m in messages)
-        openai = to_openai_messages([plain(m) for m in messages])
+        openai = to_openai_messages(continued([plain(m) for m in messages]))
         if not openai or openai[0].get("role") != "system":  # as Qwen-Agent's chat() adds it
             from agentkit.qwen_agent_compat.agents import DEFAULT_SYSTEM_MESSAGE
 
@@ -99,6 +99,26 @@ class ChatModel:
                     for call in event.output.parsed.all_calls():
                         shaper.feed(ToolRunning(0, call.id, call.name or "", call.arguments or {}))
                         yield _shaped(shaper.responses, as_objects)
+
+
+def continued(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A history ending in a (text) assistant message asks to continue it: as Qwen-Agent does over a chat
+    API, that text joins the user turn before it, and the reply is the continuation."""
+    if len(messages) < 2 or messages[-1].get("role") != "assistant" or messages[-1].get("function_call"):
+        return messages
+    user, bot = messages[-2], messages[-1]
+    if user.get("role") != "user":
+        raise ValueError("continuing an assistant message needs the user message right before it")
+    first, second = user.get("content"), bot.get("content")
+    if isinstance(first, list) or isinstance(second, list):
+        joined: Any = [*_items(first), {"text": "\n\n"}, *_items(second)]
+    else:
+        joined = f"{first or ''}\n\n{second or ''}"
+    return [*messages[:-2], {**user, "content": joined}]
+
+
+def _items(content: Any) -> list[Any]:
+    return content if isinstance(content, list) else [{"text": content or ""}]
 
 
 def _shaped(responses: list[Message], as_objects: bool) -> Responses:

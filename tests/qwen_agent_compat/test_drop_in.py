@@ -259,6 +259,30 @@ CASES = {
         {"replies": [{"think": "A cat.", "text": "I cannot draw, but here is a cat: =^.^="}]},
         True,
     ),
+    "test_continue_stream": (
+        "tests/llm/test_continue.py",
+        "test_continue",
+        {
+            "stream": True,
+            "delta_stream": False,
+            "llm_cfg": {"model": "qwen-max", "model_server": "dashscope"},
+        },
+        [],
+        {"replies": [{"text": "So 1 + 1 is 2."}]},
+        True,
+    ),
+    "test_continue_nonstream": (
+        "tests/llm/test_continue.py",
+        "test_continue",
+        {
+            "stream": False,
+            "delta_stream": False,
+            "llm_cfg": {"model": "qwen-max", "model_server": "dashscope"},
+        },
+        [],
+        {"replies": [{"think": "Sum.", "text": "So 1 + 1 is 2."}]},
+        True,
+    ),
     "parallel_function_calls_get_chat_model": (PARALLEL_PROGRAM, None, {}, [], {"replies": PARALLEL}, True),
     "mcp_servers_time_function_map": (
         MCP_PROGRAM,
