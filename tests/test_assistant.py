@@ -65,12 +65,13 @@ def test_run_yields_growing_qwen_agent_style_lists():
     assert len(snapshots) > 5  # streamed, not one final list
     last = snapshots[-1]
     roles = [m["role"] for m in last]
-    assert roles == ["assistant", "function", "assistant"]
-    assert last[0]["function_call"]["name"] == "stock" and json.loads(
-        last[0]["function_call"]["arguments"]
-    ) == {"item": "plums"}
-    assert last[0]["reasoning_content"] == "Check the stock."
-    assert last[1]["content"] == "plums: 7 in stock" and last[1].name == "stock"
+    assert roles == ["assistant", "assistant", "function", "assistant"]  # Qwen-Agent's split of a turn
+    assert last[0]["reasoning_content"] == "Check the stock." and last[0]["content"] == ""
+    assert last[1].function_call.name == "stock" and json.loads(last[1].function_call.arguments) == {
+        "item": "plums"
+    }
+    assert last[1]["extra"] == {"function_id": "1"}
+    assert last[2]["content"] == "plums: 7 in stock" and last[2].name == "stock"
     assert last["content"] == "7 plums are in stock."  # string keys read the latest message
     assert final[-1].content == "7 plums are in stock."
 
@@ -195,8 +196,13 @@ def test_history_in_qwen_agent_shape_becomes_openai_messages():
 def test_qwen_agent_objects_are_accepted(monkeypatch):
     # Importing qwen_agent replaces socket.getaddrinfo process-wide (IPv4 only); undo that after the test.
     monkeypatch.setattr(socket, "getaddrinfo", socket.getaddrinfo)
-    schema = pytest.importorskip("qwen_agent.llm.schema")
-    base = pytest.importorskip("qwen_agent.tools.base")
+    try:
+        import qwen_agent.llm.schema as schema
+        import qwen_agent.tools.base as base
+    except ImportError as exc:  # the qwen-agent extra is part of dev: missing it fails CI, never skips
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"qwen_agent does not import ({exc}); pip install -e '.[dev]'")
+        pytest.skip(f"qwen_agent does not import: {exc}")
 
     class Stock(base.BaseTool):
         name = "stock"
@@ -209,8 +215,8 @@ def test_qwen_agent_objects_are_accepted(monkeypatch):
     with serve_in_thread(SCRIPT) as sim:
         bot = Assistant(llm={"model": "Qwen3-8B", "model_server": sim.base_url}, function_list=[Stock()])
         out = bot.run_nonstream([schema.Message(role="user", content="plums?")])
-    assert out[1]["content"] == "plums: 7 in stock"
-    assert out[-1]["content"] == "7 plums are in stock."
+    assert out[2].content == "plums: 7 in stock" and out[1].function_call.name == "stock"
+    assert type(out[-1]) is schema.Message and out[-1].content == "7 plums are in stock."
 
 
 @pytest.mark.parametrize("mode", ["native", "server"])

@@ -117,7 +117,7 @@ def test_assistant_takes_qwen_agents_mcp_servers_entry_in_function_list():
     script = {
         "model": "Qwen3-8B",
         "replies": [
-            {"tool_calls": [{"name": "get_current_time", "arguments": {"timezone": "Asia/Tokyo"}}]},
+            {"tool_calls": [{"name": "time-get_current_time", "arguments": {"timezone": "Asia/Tokyo"}}]},
             {"text": "It is evening in Tokyo."},
         ],
     }
@@ -129,9 +129,10 @@ def test_assistant_takes_qwen_agents_mcp_servers_entry_in_function_list():
         bot = Assistant(llm={"model": "Qwen3-8B", "model_server": sim.base_url}, function_list=tools)
         responses = bot.run_nonstream([{"role": "user", "content": "What time is it in Tokyo?"}])
         first_prompt = sim.requests()[0]["body"]["prompt"]
-    assert '"name": "get_current_time"' in first_prompt and '"name": "web_search"' in first_prompt
+    # Qwen-Agent's MCP naming: server-tool
+    assert '"name": "time-get_current_time"' in first_prompt and '"name": "web_search"' in first_prompt
     result = next(m for m in responses if m["role"] == "function")
-    assert result["name"] == "get_current_time" and '"timezone": "Asia/Tokyo"' in result["content"]
+    assert result["name"] == "time-get_current_time" and '"timezone": "Asia/Tokyo"' in result["content"]
     assert responses[-1]["content"] == "It is evening in Tokyo."
 
 

@@ -31,6 +31,7 @@ from agentkit.testing.faults import AppliedFaults, FaultPlan, parse_faults
 from agentkit.testing.script import Script
 from agentkit.testing.simulator import continuation, shapes
 from agentkit.testing.simulator.generation import Generation, PrefixCache, generate, split_chunks
+from agentkit.testing.simulator.plain import PlainTextParser, parse_plain
 from agentkit.testing.validation import ScriptError
 
 LABEL_HEADER = (b"x-agentkit-simulator", b"scripted replay, not a model")
@@ -250,12 +251,26 @@ def build_app(state: SimulatorState) -> Any:
             thinking = thinking and "</think>" not in partial
         output = replay.output_for(replay.pick_reply(script, query, step), script.variant, partial)
         served = _serve(prompt, output, body, faults, record, "chatcmpl")
+        parse_tools = tools is not None and body.get("tool_choice") != "none"  # vLLM parses calls only then
         if body.get("stream"):
-            parser = OutputParser(tools=tools, tool_format=script.tool_format, thinking=thinking)
+            parser: Any = (
+                OutputParser(tools=tools, tool_format=script.tool_format, thinking=thinking)
+                if parse_tools
+                else PlainTextParser(thinking)
+            )
             return _RawStream(_chat_events(served, parser, _include_usage(body)), "text/event-stream")
         g = served.gen
-        parsed = parse_output(g.text, tools=tools, tool_format=script.tool_format, thinking=thinking)
-        message = _message(parsed, script.reasoning_field)
+        if parse_tools:
+            parsed = parse_output(g.text, tools=tools, tool_format=script.tool_format, thinking=thinking)
+            message = _message(parsed, script.reasoning_field)
+        else:
+            reasoning, content = parse_plain(g.text, thinking)
+            message = {
+                "role": "assistant",
+                "content": content or None,
+                script.reasoning_field: reasoning or None,
+                "tool_calls": [],
+            }
         finish = "tool_calls" if message["tool_calls"] and g.finish_reason == "stop" else g.finish_reason
         payload = shapes.chat_completion(
             served.rid, script.model, message, finish, g.stop_reason, served.usage()
@@ -264,7 +279,7 @@ def build_app(state: SimulatorState) -> Any:
 
     async def _chat_events(served: _Served, parser: Any, include_usage: bool) -> AsyncIterator[bytes | None]:
         rid, g = served.rid, served.gen
-        deltas = _ChatDeltas(script.reasoning_field)
+        deltas = _ChatDeltas(script.reasoning_field, coder=script.tool_format == "xml")
         yield shapes.sse(shapes.chat_chunk(rid, script.model, {"role": "assistant", "content": ""}))
         async for piece in _paced_chunks(g.text, served.faults):
             if piece is None:
@@ -405,8 +420,9 @@ def _message(parsed: ParsedOutput, reasoning_field: str) -> dict[str, Any]:
 class _ChatDeltas:
     """Parse events → vLLM chat-stream deltas (reasoning, content, tool calls by index)."""
 
-    def __init__(self, reasoning_field: str) -> None:
+    def __init__(self, reasoning_field: str, coder: bool = False) -> None:
         self.reasoning_field = reasoning_field
+        self.coder = coder  # vLLM's qwen3_coder parser sends the call header with "arguments": ""
         self.index: dict[int, int] = {}
         self.args_sent: set[int] = set()
         self.called = False
@@ -414,7 +430,8 @@ class _ChatDeltas:
     def _start(self, index: int, call_id: str, name: str) -> dict[str, Any]:
         self.index[index] = len(self.index)
         self.called = True
-        entry = {"index": self.index[index], "id": call_id, "type": "function", "function": {"name": name}}
+        function = {"name": name, "arguments": ""} if self.coder else {"name": name}
+        entry = {"index": self.index[index], "id": call_id, "type": "function", "function": function}
         return {"tool_calls": [entry]}
 
     def _args(self, index: int, text: str) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Qwen-Agent interop: its tool objects behind agentkit's tool interface."""
+"""Qwen-Agent tool objects (`BaseTool`) behind agentkit's tool interface."""
 
 from __future__ import annotations
 
@@ -37,14 +37,31 @@ class QwenAgentTool:
         self.name: str = tool.name
         self.description: str = getattr(tool, "description", "") or ""
         self.parameters: dict[str, Any] = _schema(getattr(tool, "parameters", {}))
+        self.files: list[str] = []
+        """The agent's and the conversation's files, passed to tools with ``file_access`` as Qwen-Agent does."""
 
     async def call(self, arguments: dict[str, Any], ctx: ToolContext) -> ToolResult:
         params = json.dumps(arguments, ensure_ascii=False)
-        value = await run_blocking(lambda: self.tool.call(params))
-        if isinstance(value, list):  # Qwen-Agent's list of ContentItem
-            texts = [
-                getattr(item, "text", None) or (item.get("text") if isinstance(item, dict) else None)
-                for item in value
-            ]
-            return ToolResult("\n".join(t for t in texts if t))
+        kwargs = {"files": list(self.files)} if getattr(self.tool, "file_access", False) else {}
+        value = await run_blocking(lambda: self.tool.call(params, **kwargs))
+        if isinstance(value, str):
+            return ToolResult(value)
+        if isinstance(value, list) and all(hasattr(i, "get_type_and_value") for i in value):
+            return content_items_result(value)
+        if isinstance(value, (dict, list)):  # Qwen-Agent shows other results as indented JSON
+            return ToolResult(json.dumps(value, ensure_ascii=False, indent=4), structured=value)
         return to_tool_result(value)
+
+
+def content_items_result(items: list[Any]) -> ToolResult:
+    """A list of Qwen-Agent ``ContentItem``: the text parts for the model, images and files kept as
+    attachments (and in the response list, as Qwen-Agent keeps them)."""
+    texts: list[str] = []
+    attachments: list[dict[str, Any]] = []
+    for item in items:
+        kind, value = item.get_type_and_value()
+        if kind == "text":
+            texts.append(value)
+        else:
+            attachments.append({"type": kind, kind: value})
+    return ToolResult("\n".join(texts), attachments=attachments, structured=[i.model_dump() for i in items])
