@@ -199,12 +199,21 @@ def _server_processes():
 
     out = subprocess.run(["ps", "-o", "pid=,ppid=,args=", "-e"], capture_output=True, text=True).stdout
     mine = str(os.getpid())
-    procs = []
-    for line in out.splitlines():
-        pid, ppid, args = line.split(None, 2)
-        if ppid == mine and "mcp_server_time" in args:
-            procs.append(type("P", (), {"pid": int(pid)}))
-    return procs
+    rows = [line.split(None, 2) for line in out.splitlines()]
+    parent = {pid: ppid for pid, ppid, *_ in rows}
+
+    def ours(pid: str) -> bool:  # a descendant of this process (servers run under agentkit's reaper)
+        while pid in parent and pid != "1":
+            pid = parent[pid]
+            if pid == mine:
+                return True
+        return False
+
+    return [
+        type("P", (), {"pid": int(pid)})
+        for pid, _, *args in rows
+        if args and "mcp_server_time" in args[0] and "reaper" not in args[0] and ours(pid)
+    ]
 
 
 def test_simulator_leaves_calls_in_the_content_of_requests_without_tools():

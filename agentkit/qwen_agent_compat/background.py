@@ -51,8 +51,11 @@ class BackgroundLoop:
         """Items of an async iterator run on the loop, as a sync iterator; leaving early cancels it."""
         items: queue.Queue[Any] = queue.Queue(maxsize=256)
         stop = threading.Event()
+        started = threading.Event()
+        finished = threading.Event()  # set once the iterator's own clean-up has run on the loop
 
         async def pump() -> None:
+            started.set()
             try:
                 async for item in make():
                     while not stop.is_set():
@@ -68,6 +71,8 @@ class BackgroundLoop:
                 raise
             except BaseException as exc:  # handed to the consumer's thread
                 items.put(exc)
+            finally:
+                finished.set()
 
         future = self.submit(pump())
         try:
@@ -81,11 +86,11 @@ class BackgroundLoop:
         finally:  # done, or the consumer left (Ctrl-C, break): cancel the run, its tools
             stop.set()
             if not future.done():
+                # a cancelled concurrent Future reports at once, before the task's clean-up has run on
+                # the loop: wait for that clean-up (tools stopped, the run's record kept) itself
                 future.cancel()
-                try:
-                    future.result(timeout=30)
-                except BaseException:  # cancelled, as asked
-                    pass
+                if started.is_set():  # a task cancelled before it ran has nothing to clean up
+                    finished.wait(timeout=30)
 
     def close(self, cleanup: Any = None, timeout: float = 30) -> None:
         """Run ``cleanup`` (a coroutine) on the loop, then stop it and join its thread."""
