@@ -147,9 +147,9 @@ async def test_the_assistant_takes_a_sign_in_callback(tmp_path):
         async with httpx2.AsyncClient(timeout=10) as client:
             return (await client.get(url)).headers["location"]  # where the browser would have gone
 
-    script = {
+    script = {  # the Assistant names MCP tools as Qwen-Agent does: server-tool
         "model": "Qwen3-8B",
-        "replies": [{"tool_calls": [{"name": "secret", "arguments": {}}]}, {"text": "Under the oak."}],
+        "replies": [{"tool_calls": [{"name": "vault-secret", "arguments": {}}]}, {"text": "Under the oak."}],
     }
     async with serving(ApprovingAuthServer()) as url:
         with serve_in_thread(script) as sim:

@@ -150,7 +150,10 @@ async def test_simulator_continues_a_final_message_like_vllm_and_refuses_both_fl
                 "content": ANSWER[:7],
                 "reasoning_content": "Two lookups are needed here.",
             }
-            base = {"model": "m", "messages": [{"role": "user", "content": "go"}, partial]}
+            fetch = {"type": "object", "properties": {"key": {"type": "string"}}}
+            tools = [{"type": "function", "function": {"name": "fetch", "parameters": fetch}}]
+            # with tools, as vLLM parses calls only then
+            base = {"model": "m", "messages": [{"role": "user", "content": "go"}, partial], "tools": tools}
             bad = await client.post("/chat/completions", json={**base, "continue_final_message": True})
             assert bad.status_code == 400 and "add_generation_prompt" in bad.json()["error"]["message"]
             good = await client.post(
