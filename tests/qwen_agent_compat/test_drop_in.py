@@ -21,6 +21,7 @@ import pytest
 
 from agentkit.testing import serve_in_thread
 from tests.e2e_helpers import ROOT
+from tests.qwen_agent_compat.conftest import QWEN_PYTHON
 
 HERE = Path(__file__).parent
 UPSTREAM = HERE / "upstream"
@@ -283,6 +284,120 @@ CASES = {
         {"replies": [{"think": "Sum.", "text": "So 1 + 1 is 2."}]},
         True,
     ),
+    "example_assistant_add_custom_tool": (
+        "examples/assistant_add_custom_tool.py",
+        "test",
+        {},
+        [],
+        {"replies": DRAW},
+        False,
+    ),
+    "example_assistant_add_custom_tool_app_tui": (
+        "examples/assistant_add_custom_tool.py",
+        "app_tui",
+        {},
+        ["draw a dog", "what is in the document?"],
+        {
+            "replies": DRAW,
+            "conversations": [
+                {"match": "document", "replies": [{"text": "The document is about image operations."}]}
+            ],
+        },
+        False,
+    ),
+    "example_assistant_mcp_sqlite_bot": (
+        "examples/assistant_mcp_sqlite_bot.py",
+        "test",
+        {},
+        [],
+        {
+            "replies": [
+                {"think": "列出表。", "tool_calls": [{"name": "sqlite-list_tables", "arguments": {}}]},
+                {"text": "数据库里没有表。"},
+            ]
+        },
+        False,
+    ),
+    "example_assistant_qwen3_mcp_time_fetch_code_interpreter": (
+        "examples/assistant_qwen3.py",
+        "test",
+        {},
+        [],
+        {
+            "chunk_chars": 100000,  # typewriter output shows Qwen-Agent's partial-tag artefacts otherwise
+            "replies": [
+                {
+                    "think": "Convert noon in Shanghai.",
+                    "tool_calls": [
+                        {
+                            "name": "time-convert_time",
+                            "arguments": {
+                                "source_timezone": "Asia/Shanghai",
+                                "time": "12:00",
+                                "target_timezone": "UTC",
+                            },
+                        }
+                    ],
+                },
+                {"text": "Noon in Shanghai is 04:00 UTC."},
+            ],
+        },
+        True,
+    ),
+    "test_function_content_choice_none_dashscope_cfg": (
+        "tests/llm/test_function_content.py",
+        "test_function_content",
+        {"cfg": 0, "gen_cfg1": {"function_choice": "none"}, "gen_cfg2": None},
+        [],
+        {"replies": [{"text": "I cannot look up the weather in San Francisco."}]},
+        False,
+    ),
+    "test_function_content_choice_none_oai_cfg": (
+        "tests/llm/test_function_content.py",
+        "test_function_content",
+        {"cfg": 1, "gen_cfg1": {"function_choice": "none"}, "gen_cfg2": None},
+        [],
+        {"replies": [{"text": "I cannot look up the weather in San Francisco."}]},
+        False,
+    ),
+    "test_assistant_vl": (
+        "tests/agents/test_assistant.py",
+        "test_assistant_vl",
+        {},
+        [],
+        {"replies": [{"text": "A girl and her dog on a beach."}]},
+        True,
+    ),
+    "example_qwen2vl_assistant_video": (
+        "examples/qwen2vl_assistant_video.py",
+        "test",
+        {},
+        [],
+        {"replies": [{"text": "A football match: a kick, a pass, a goal."}]},
+        False,
+    ),
+    "example_llm_vl_mix_text": (
+        "examples/llm_vl_mix_text.py",
+        "test",
+        {},
+        [],
+        {
+            "conversations": [  # one chat call per user query (a reply index restarts at each query)
+                {"match": "框出小狗", "replies": [{"text": "A dog next to a girl."}]},
+                {"match": "描述更详细", "replies": [{"think": "More.", "text": "A golden dog by a girl."}]},
+                {"match": "你是", "replies": [{"text": "I am Qwen."}]},
+                {
+                    "match": "画个可爱小猫",
+                    "replies": [
+                        {"tool_calls": [{"name": "image_gen", "arguments": {"prompt": "a cute kitten"}}]},
+                        {"text": "Here is your kitten."},
+                    ],
+                },
+                {"match": "描述下这张图片", "replies": [{"text": "A kitten on a sofa."}]},
+            ]
+        },
+        False,
+    ),
     "parallel_function_calls_get_chat_model": (PARALLEL_PROGRAM, None, {}, [], {"replies": PARALLEL}, True),
     "mcp_servers_time_function_map": (
         MCP_PROGRAM,
@@ -408,6 +523,27 @@ def _qa_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
 
 
+UVX_SERVERS = ("mcp-server-time", "mcp-server-fetch", "mcp-server-sqlite")
+
+
+def stand_ins(workdir: Path) -> Path:
+    """A folder put first on PATH: ``docker`` (Qwen-Agent's code_interpreter checks it when constructed) and
+    ``uvx``, with which Qwen-Agent's examples start PyPI MCP servers: it runs the server installed in the
+    Qwen-Agent venv (mcp<2, which mcp-server-sqlite needs) instead of downloading it. Both sides use them."""
+    fake_bin = workdir / "bin"
+    if not fake_bin.exists():
+        fake_bin.mkdir()
+        (fake_bin / "docker").write_text("#!/bin/sh\nexit 0\n")
+        servers = "|".join(UVX_SERVERS)
+        (fake_bin / "uvx").write_text(
+            f'#!/bin/sh\npackage="$1"; shift\ncase "$package" in {servers}) exec "{QWEN_PYTHON.parent}/$package" "$@";;\n'
+            f'esac\necho "uvx stand-in: $package is not one of {servers}" >&2\nexit 127\n'
+        )
+        for name in ("docker", "uvx"):
+            (fake_bin / name).chmod(0o755)
+    return fake_bin
+
+
 def run_side(
     side: str, python: Path, source: str, file: str, case: tuple, url: str, workdir: Path, model: str
 ) -> dict:
@@ -429,10 +565,7 @@ def run_side(
     shutil.copytree(UPSTREAM / "examples", workdir / side / "examples")  # relative resource paths
     spec_file = workdir / f"{side}.spec.json"
     spec_file.write_text(json.dumps(spec, ensure_ascii=False))
-    fake_bin = workdir / "bin"  # Qwen-Agent's code_interpreter checks `docker` when constructed
-    fake_bin.mkdir(exist_ok=True)
-    (fake_bin / "docker").write_text("#!/bin/sh\nexit 0\n")
-    (fake_bin / "docker").chmod(0o755)
+    fake_bin = stand_ins(workdir)
     env = _qa_env() if side == "qwen-agent" else {**os.environ, "PYTHONPATH": str(ROOT)}
     env["PATH"] = f"{fake_bin}:{env['PATH']}"
     env["QWEN_AGENT_DEFAULT_WORKSPACE"] = str(workdir / side / "workspace")
