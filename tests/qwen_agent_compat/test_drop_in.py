@@ -5,7 +5,13 @@ Both runs get the same scripted model output. What is compared: the program's er
 list of every ``run``/``chat`` call exactly, the step-by-step structure (the sequence of message
 skeletons — role, name, called function, reasoning/text present — as the lists grow), and the printed
 output (exactly for ``typewriter_print`` programs; the last line for programs that print every streamed
-list, whose count depends on how the endpoint chunks its stream: chat vs completions)."""
+list, whose count depends on how the endpoint chunks its stream: chat vs completions).
+
+Qwen-Agent's own files (upstream/, byte for byte) are the first cases of ``CASES``; the rest are programs
+in its style for what its files do not cover. Of an example, its ``test()`` (or ``app_tui()``, fed by the
+scripted ``input()``) is called; ``qwen_agent.gui`` is a stub on both sides (gradio cannot be installed;
+the GUI is never started), and ``uvx`` is a stand-in running the MCP server installed in the Qwen-Agent
+venv (see ``stand_ins``). Each program's model config is pointed at the simulator by the runner."""
 
 from __future__ import annotations
 
@@ -213,7 +219,8 @@ print(responses)
 """
 
 CASES = {
-    # name: (source (path under upstream/ or text or 'README'), call, kwargs, inputs, script, typewriter)
+    # name: (source (path under upstream/ or text or 'README'), call, kwargs, inputs, script, exact output)
+    # Qwen-Agent's own programs (README snippet, upstream/ files):
     "readme_custom_tool_files_typewriter_multiturn": (
         "README",
         None,
@@ -398,6 +405,7 @@ CASES = {
         },
         False,
     ),
+    # programs in Qwen-Agent's style, for what its own files do not cover:
     "parallel_function_calls_get_chat_model": (PARALLEL_PROGRAM, None, {}, [], {"replies": PARALLEL}, True),
     "mcp_servers_time_function_map": (
         MCP_PROGRAM,
