@@ -8,8 +8,9 @@
   ``qwen_agent.llm.get_chat_model``).
 
 On both sides the harness points the program's model configuration at the simulator (``model``,
-``model_server``; its ``generate_cfg`` is kept), feeds ``input()`` from the spec, and records stdout and
-every list that ``Agent.run`` / ``llm.chat`` yielded to the program (outermost calls only), as JSON.
+``model_server``; its ``generate_cfg`` is kept), feeds ``input()`` from the spec (echoed as typed), and
+records stdout and every list that ``Agent.run`` / ``llm.chat`` yielded to the program (outermost calls
+only), as JSON.
 
 ``qwen_agent.gui`` (Gradio's WebUI, which cannot be installed next to agentkit) is replaced on both sides by
 a stub whose ``WebUI`` raises when used: Qwen-Agent's examples import it at module level, and only their
@@ -135,10 +136,11 @@ def main() -> None:
         source = source.replace(old, new)
     inputs = list(spec.get("inputs", []))
 
-    def fake_input(prompt=""):
-        print(prompt, end="")
+    def fake_input(prompt=""):  # printed as a terminal shows it: the prompt, then the typed line
         if not inputs:
+            print(prompt)
             raise EOFError
+        print(f"{prompt}{inputs[0]}")
         return inputs.pop(0)
 
     builtins.input = fake_input

@@ -351,6 +351,98 @@ CASES = {
         },
         True,
     ),
+    "example_assistant_mcp_sqlite_bot_app_tui_three_turns": (
+        "examples/assistant_mcp_sqlite_bot.py",
+        "app_tui",
+        {},
+        [
+            "创建一个学生表包括学生的姓名、年龄",
+            "",
+            "增加一个学生名字叫韩梅梅，今年6岁",
+            "",
+            "数据库里有几张表",
+            "",
+        ],
+        {
+            "conversations": [
+                {
+                    "match": "创建一个学生表",
+                    "replies": [
+                        {
+                            "tool_calls": [
+                                {
+                                    "name": "sqlite-create_table",
+                                    "arguments": {"query": "CREATE TABLE students (name TEXT, age INTEGER)"},
+                                }
+                            ]
+                        },
+                        {"text": "已创建学生表。"},
+                    ],
+                },
+                {
+                    "match": "韩梅梅",
+                    "replies": [
+                        {
+                            "tool_calls": [
+                                {
+                                    "name": "sqlite-write_query",
+                                    "arguments": {"query": "INSERT INTO students VALUES ('韩梅梅', 6)"},
+                                }
+                            ]
+                        },
+                        {"text": "已添加韩梅梅。"},
+                    ],
+                },
+                {
+                    "match": "有几张表",
+                    "replies": [
+                        {"think": "查表。", "tool_calls": [{"name": "sqlite-list_tables", "arguments": {}}]},
+                        {
+                            "tool_calls": [
+                                {
+                                    "name": "sqlite-read_query",
+                                    "arguments": {"query": "SELECT * FROM students"},
+                                }
+                            ]
+                        },
+                        {"text": "一张表：students，里面有韩梅梅（6岁）。"},
+                    ],
+                },
+            ]
+        },
+        False,
+    ),
+    "example_assistant_qwen3_app_tui_two_turns": (
+        "examples/assistant_qwen3.py",
+        "app_tui",
+        {},
+        ["What time is it in Shanghai at noon UTC?", "Thanks! Say bye."],
+        {
+            "chunk_chars": 100000,  # typewriter output shows Qwen-Agent's partial-tag artefacts otherwise
+            "conversations": [
+                {
+                    "match": "noon UTC",
+                    "replies": [
+                        {
+                            "tool_calls": [
+                                {
+                                    "name": "time-convert_time",
+                                    "arguments": {
+                                        "source_timezone": "UTC",
+                                        "time": "12:00",
+                                        "target_timezone": "Asia/Shanghai",
+                                    },
+                                }
+                            ]
+                        },
+                        {"text": "20:00 in Shanghai."},
+                    ],
+                },
+                {"match": "bye", "replies": [{"think": "Farewell.", "text": "Bye!"}]},
+            ],
+        },
+        True,
+    ),
     "test_function_content_choice_none_dashscope_cfg": (
         "tests/llm/test_function_content.py",
         "test_function_content",
