@@ -20,7 +20,11 @@ def qwen_python() -> Path:
         problem = f"no Qwen-Agent venv at {VENV}"
     else:
         check = subprocess.run(
-            [str(QWEN_PYTHON), "-c", "import qwen_agent.agents, qwen_agent.tools.mcp_manager"],
+            [
+                str(QWEN_PYTHON),
+                "-c",
+                "import qwen_agent.agents, qwen_agent.tools.mcp_manager, mcp_server_time, mcp_server_fetch, mcp_server_sqlite",
+            ],
             capture_output=True,
             text=True,
             env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},

@@ -5,7 +5,13 @@ Both runs get the same scripted model output. What is compared: the program's er
 list of every ``run``/``chat`` call exactly, the step-by-step structure (the sequence of message
 skeletons — role, name, called function, reasoning/text present — as the lists grow), and the printed
 output (exactly for ``typewriter_print`` programs; the last line for programs that print every streamed
-list, whose count depends on how the endpoint chunks its stream: chat vs completions)."""
+list, whose count depends on how the endpoint chunks its stream: chat vs completions).
+
+Qwen-Agent's own files (upstream/, byte for byte) are the first cases of ``CASES``; the rest are programs
+in its style for what its files do not cover. Of an example, its ``test()`` (or ``app_tui()``, fed by the
+scripted ``input()``) is called; ``qwen_agent.gui`` is a stub on both sides (gradio cannot be installed;
+the GUI is never started), and ``uvx`` is a stand-in running the MCP server installed in the Qwen-Agent
+venv (see ``stand_ins``). Each program's model config is pointed at the simulator by the runner."""
 
 from __future__ import annotations
 
@@ -21,6 +27,7 @@ import pytest
 
 from agentkit.testing import serve_in_thread
 from tests.e2e_helpers import ROOT
+from tests.qwen_agent_compat.conftest import QWEN_PYTHON
 
 HERE = Path(__file__).parent
 UPSTREAM = HERE / "upstream"
@@ -212,7 +219,8 @@ print(responses)
 """
 
 CASES = {
-    # name: (source (path under upstream/ or text or 'README'), call, kwargs, inputs, script, typewriter)
+    # name: (source (path under upstream/ or text or 'README'), call, kwargs, inputs, script, exact output)
+    # Qwen-Agent's own programs (README snippet, upstream/ files):
     "readme_custom_tool_files_typewriter_multiturn": (
         "README",
         None,
@@ -283,6 +291,213 @@ CASES = {
         {"replies": [{"think": "Sum.", "text": "So 1 + 1 is 2."}]},
         True,
     ),
+    "example_assistant_add_custom_tool": (
+        "examples/assistant_add_custom_tool.py",
+        "test",
+        {},
+        [],
+        {"replies": DRAW},
+        False,
+    ),
+    "example_assistant_add_custom_tool_app_tui": (
+        "examples/assistant_add_custom_tool.py",
+        "app_tui",
+        {},
+        ["draw a dog", "what is in the document?"],
+        {
+            "replies": DRAW,
+            "conversations": [
+                {"match": "document", "replies": [{"text": "The document is about image operations."}]}
+            ],
+        },
+        False,
+    ),
+    "example_assistant_mcp_sqlite_bot": (
+        "examples/assistant_mcp_sqlite_bot.py",
+        "test",
+        {},
+        [],
+        {
+            "replies": [
+                {"think": "列出表。", "tool_calls": [{"name": "sqlite-list_tables", "arguments": {}}]},
+                {"text": "数据库里没有表。"},
+            ]
+        },
+        False,
+    ),
+    "example_assistant_qwen3_mcp_time_fetch_code_interpreter": (
+        "examples/assistant_qwen3.py",
+        "test",
+        {},
+        [],
+        {
+            "chunk_chars": 100000,  # typewriter output shows Qwen-Agent's partial-tag artefacts otherwise
+            "replies": [
+                {
+                    "think": "Convert noon in Shanghai.",
+                    "tool_calls": [
+                        {
+                            "name": "time-convert_time",
+                            "arguments": {
+                                "source_timezone": "Asia/Shanghai",
+                                "time": "12:00",
+                                "target_timezone": "UTC",
+                            },
+                        }
+                    ],
+                },
+                {"text": "Noon in Shanghai is 04:00 UTC."},
+            ],
+        },
+        True,
+    ),
+    "example_assistant_mcp_sqlite_bot_app_tui_three_turns": (
+        "examples/assistant_mcp_sqlite_bot.py",
+        "app_tui",
+        {},
+        [
+            "创建一个学生表包括学生的姓名、年龄",
+            "",
+            "增加一个学生名字叫韩梅梅，今年6岁",
+            "",
+            "数据库里有几张表",
+            "",
+        ],
+        {
+            "conversations": [
+                {
+                    "match": "创建一个学生表",
+                    "replies": [
+                        {
+                            "tool_calls": [
+                                {
+                                    "name": "sqlite-create_table",
+                                    "arguments": {"query": "CREATE TABLE students (name TEXT, age INTEGER)"},
+                                }
+                            ]
+                        },
+                        {"text": "已创建学生表。"},
+                    ],
+                },
+                {
+                    "match": "韩梅梅",
+                    "replies": [
+                        {
+                            "tool_calls": [
+                                {
+                                    "name": "sqlite-write_query",
+                                    "arguments": {"query": "INSERT INTO students VALUES ('韩梅梅', 6)"},
+                                }
+                            ]
+                        },
+                        {"text": "已添加韩梅梅。"},
+                    ],
+                },
+                {
+                    "match": "有几张表",
+                    "replies": [
+                        {"think": "查表。", "tool_calls": [{"name": "sqlite-list_tables", "arguments": {}}]},
+                        {
+                            "tool_calls": [
+                                {
+                                    "name": "sqlite-read_query",
+                                    "arguments": {"query": "SELECT * FROM students"},
+                                }
+                            ]
+                        },
+                        {"text": "一张表：students，里面有韩梅梅（6岁）。"},
+                    ],
+                },
+            ]
+        },
+        False,
+    ),
+    "example_assistant_qwen3_app_tui_two_turns": (
+        "examples/assistant_qwen3.py",
+        "app_tui",
+        {},
+        ["What time is it in Shanghai at noon UTC?", "Thanks! Say bye."],
+        {
+            "chunk_chars": 100000,  # typewriter output shows Qwen-Agent's partial-tag artefacts otherwise
+            "conversations": [
+                {
+                    "match": "noon UTC",
+                    "replies": [
+                        {
+                            "tool_calls": [
+                                {
+                                    "name": "time-convert_time",
+                                    "arguments": {
+                                        "source_timezone": "UTC",
+                                        "time": "12:00",
+                                        "target_timezone": "Asia/Shanghai",
+                                    },
+                                }
+                            ]
+                        },
+                        {"text": "20:00 in Shanghai."},
+                    ],
+                },
+                {"match": "bye", "replies": [{"think": "Farewell.", "text": "Bye!"}]},
+            ],
+        },
+        True,
+    ),
+    "test_function_content_choice_none_dashscope_cfg": (
+        "tests/llm/test_function_content.py",
+        "test_function_content",
+        {"cfg": 0, "gen_cfg1": {"function_choice": "none"}, "gen_cfg2": None},
+        [],
+        {"replies": [{"text": "I cannot look up the weather in San Francisco."}]},
+        False,
+    ),
+    "test_function_content_choice_none_oai_cfg": (
+        "tests/llm/test_function_content.py",
+        "test_function_content",
+        {"cfg": 1, "gen_cfg1": {"function_choice": "none"}, "gen_cfg2": None},
+        [],
+        {"replies": [{"text": "I cannot look up the weather in San Francisco."}]},
+        False,
+    ),
+    "test_assistant_vl": (
+        "tests/agents/test_assistant.py",
+        "test_assistant_vl",
+        {},
+        [],
+        {"replies": [{"text": "A girl and her dog on a beach."}]},
+        True,
+    ),
+    "example_qwen2vl_assistant_video": (
+        "examples/qwen2vl_assistant_video.py",
+        "test",
+        {},
+        [],
+        {"replies": [{"text": "A football match: a kick, a pass, a goal."}]},
+        False,
+    ),
+    "example_llm_vl_mix_text": (
+        "examples/llm_vl_mix_text.py",
+        "test",
+        {},
+        [],
+        {
+            "conversations": [  # one chat call per user query (a reply index restarts at each query)
+                {"match": "框出小狗", "replies": [{"text": "A dog next to a girl."}]},
+                {"match": "描述更详细", "replies": [{"think": "More.", "text": "A golden dog by a girl."}]},
+                {"match": "你是", "replies": [{"text": "I am Qwen."}]},
+                {
+                    "match": "画个可爱小猫",
+                    "replies": [
+                        {"tool_calls": [{"name": "image_gen", "arguments": {"prompt": "a cute kitten"}}]},
+                        {"text": "Here is your kitten."},
+                    ],
+                },
+                {"match": "描述下这张图片", "replies": [{"text": "A kitten on a sofa."}]},
+            ]
+        },
+        False,
+    ),
+    # programs in Qwen-Agent's style, for what its own files do not cover:
     "parallel_function_calls_get_chat_model": (PARALLEL_PROGRAM, None, {}, [], {"replies": PARALLEL}, True),
     "mcp_servers_time_function_map": (
         MCP_PROGRAM,
@@ -408,6 +623,27 @@ def _qa_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
 
 
+UVX_SERVERS = ("mcp-server-time", "mcp-server-fetch", "mcp-server-sqlite")
+
+
+def stand_ins(workdir: Path) -> Path:
+    """A folder put first on PATH: ``docker`` (Qwen-Agent's code_interpreter checks it when constructed) and
+    ``uvx``, with which Qwen-Agent's examples start PyPI MCP servers: it runs the server installed in the
+    Qwen-Agent venv (mcp<2, which mcp-server-sqlite needs) instead of downloading it. Both sides use them."""
+    fake_bin = workdir / "bin"
+    if not fake_bin.exists():
+        fake_bin.mkdir()
+        (fake_bin / "docker").write_text("#!/bin/sh\nexit 0\n")
+        servers = "|".join(UVX_SERVERS)
+        (fake_bin / "uvx").write_text(
+            f'#!/bin/sh\npackage="$1"; shift\ncase "$package" in {servers}) exec "{QWEN_PYTHON.parent}/$package" "$@";;\n'
+            f'esac\necho "uvx stand-in: $package is not one of {servers}" >&2\nexit 127\n'
+        )
+        for name in ("docker", "uvx"):
+            (fake_bin / name).chmod(0o755)
+    return fake_bin
+
+
 def run_side(
     side: str, python: Path, source: str, file: str, case: tuple, url: str, workdir: Path, model: str
 ) -> dict:
@@ -429,10 +665,7 @@ def run_side(
     shutil.copytree(UPSTREAM / "examples", workdir / side / "examples")  # relative resource paths
     spec_file = workdir / f"{side}.spec.json"
     spec_file.write_text(json.dumps(spec, ensure_ascii=False))
-    fake_bin = workdir / "bin"  # Qwen-Agent's code_interpreter checks `docker` when constructed
-    fake_bin.mkdir(exist_ok=True)
-    (fake_bin / "docker").write_text("#!/bin/sh\nexit 0\n")
-    (fake_bin / "docker").chmod(0o755)
+    fake_bin = stand_ins(workdir)
     env = _qa_env() if side == "qwen-agent" else {**os.environ, "PYTHONPATH": str(ROOT)}
     env["PATH"] = f"{fake_bin}:{env['PATH']}"
     env["QWEN_AGENT_DEFAULT_WORKSPACE"] = str(workdir / side / "workspace")
