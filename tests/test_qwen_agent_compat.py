@@ -18,6 +18,7 @@ from agentkit.qwen_agent_compat.documents import DocumentError, bm25_scores, chu
 from agentkit.qwen_agent_compat.truncate import truncate_history
 from agentkit.testing import serve_in_thread
 from tests.e2e_helpers import ROOT
+from tests.qwen_agent_compat.make_pdf import write_pdf
 
 LLM = {"model": "Qwen3-8B", "model_server": "http://127.0.0.1:9/v1"}
 
@@ -130,8 +131,8 @@ def test_documents_of_each_type_are_read(tmp_path):
     assert read_document(str(tmp_path / "a.txt")) == "plain text"
     assert "html" in read_document(str(tmp_path / "b.html"))
     assert read_document(str(tmp_path / "c.docx")) == "docx text"
-    pdf = ROOT / "tests" / "qwen_agent_compat" / "upstream" / "examples" / "resource" / "doc.pdf"
-    assert len(read_document(str(pdf))) > 500
+    pdf = write_pdf(tmp_path / "d.pdf", ["pdf text, line one", "and line two"])
+    assert read_document(str(pdf)).strip() == "pdf text, line one\nand line two"
 
 
 def test_missing_or_unsupported_documents_are_clear_errors(tmp_path):

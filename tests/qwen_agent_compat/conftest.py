@@ -37,6 +37,3 @@ def qwen_python() -> Path:
             pytest.fail(message)
         pytest.skip(message)
     return QWEN_PYTHON
-
-
-collect_ignore = ["upstream"]  # Qwen-Agent's files are inputs of the suite, not tests of ours

@@ -11,10 +11,6 @@ On both sides the harness points the program's model configuration at the simula
 ``model_server``; its ``generate_cfg`` is kept), feeds ``input()`` from the spec (echoed as typed), and
 records stdout and every list that ``Agent.run`` / ``llm.chat`` yielded to the program (outermost calls
 only), as JSON.
-
-``qwen_agent.gui`` (Gradio's WebUI, which cannot be installed next to agentkit) is replaced on both sides by
-a stub whose ``WebUI`` raises when used: Qwen-Agent's examples import it at module level, and only their
-``test()`` function (no GUI) is run.
 """
 
 from __future__ import annotations
@@ -26,7 +22,6 @@ import json
 import os
 import sys
 import traceback
-import types
 
 SWITCHES = [
     ("from qwen_agent.agents import", "from agentkit.qwen_agent_compat import"),
@@ -43,17 +38,6 @@ def plain(obj):
     if isinstance(obj, (list, tuple)):
         return [plain(v) for v in obj]
     return obj
-
-
-class _NoWebUI:
-    def __init__(self, *args, **kwargs):
-        raise RuntimeError("qwen_agent.gui is stubbed in the drop-in suite (gradio is not installed)")
-
-
-def stub_gui() -> None:
-    gui = types.ModuleType("qwen_agent.gui")
-    gui.WebUI = _NoWebUI
-    sys.modules["qwen_agent.gui"] = gui
 
 
 def main() -> None:
@@ -130,7 +114,6 @@ def main() -> None:
         llm.ChatModel.chat = recording("llm", llm.ChatModel.chat)
         source_switches = SWITCHES
 
-    stub_gui()
     source = spec["source"]
     for old, new in source_switches:
         source = source.replace(old, new)
