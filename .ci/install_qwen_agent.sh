@@ -3,15 +3,13 @@
 # its own venv, because it needs mcp<2 and agentkit needs mcp>=2:
 #   $AGENTKIT_QWEN_AGENT_VENV (default ~/.cache/agentkit/qwen-agent-venv)
 # with qwen-agent's RAG and MCP extras and the modules it imports without declaring them (tqdm, soundfile,
-# python-dateutil), and the PyPI MCP servers Qwen-Agent's examples start with `uvx` (mcp-server-time,
-# mcp-server-fetch, mcp-server-sqlite; the suite's `uvx` stand-in runs them from this venv, as
-# mcp-server-sqlite needs mcp<2). Idempotent; fast when the venv already imports everything the suite uses.
+# python-dateutil). Idempotent; fast when the venv already imports everything the suite uses.
 set -euo pipefail
 
 VENV="${AGENTKIT_QWEN_AGENT_VENV:-$HOME/.cache/agentkit/qwen-agent-venv}"
 VERSION="${AGENTKIT_QWEN_AGENT_VERSION:-0.0.34}"
 PYTHON="${PYTHON:-python}"
-CHECK='import importlib.metadata as m, qwen_agent.agents, qwen_agent.tools.mcp_manager, mcp.client.stdio, rank_bm25, jieba, pdfminer, docx, numpy, tqdm, soundfile, dateutil, jupyter_client, pytest, mcp_server_time, mcp_server_fetch, mcp_server_sqlite
+CHECK='import importlib.metadata as m, qwen_agent.agents, qwen_agent.tools.mcp_manager, mcp.client.stdio, rank_bm25, jieba, pdfminer, docx, numpy, tqdm, soundfile, dateutil, jupyter_client
 assert m.version("qwen-agent") == "'"$VERSION"'", m.version("qwen-agent")
 assert int(m.version("mcp").split(".")[0]) < 2'
 
@@ -21,11 +19,9 @@ if [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c "$CHECK" >/dev/null 2>&1; 
 fi
 echo "install_qwen_agent: creating $VENV with qwen-agent $VERSION"
 # numpy, soundfile, tqdm, python-dateutil: imported by qwen_agent without being declared; jupyter_client:
-# checked by its code_interpreter; pytest: Qwen-Agent's own tests (suite inputs) import it; mcp-server-*:
-# the MCP servers of Qwen-Agent's examples
+# checked by its code_interpreter
 if "$PYTHON" -m venv "$VENV" && "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
-    "qwen-agent[rag,mcp]==$VERSION" "mcp<2" numpy soundfile tqdm python-dateutil jupyter_client pytest \
-    mcp-server-time mcp-server-fetch mcp-server-sqlite &&
+    "qwen-agent[rag,mcp]==$VERSION" "mcp<2" numpy soundfile tqdm python-dateutil jupyter_client &&
     "$VENV/bin/python" -c "$CHECK"; then
     echo "install_qwen_agent: qwen-agent $VERSION ready ($VENV)"
 else  # reported here; the drop-in suite then fails in CI (CI=true), saying how to install

@@ -23,7 +23,7 @@ def qwen_python() -> Path:
             [
                 str(QWEN_PYTHON),
                 "-c",
-                "import qwen_agent.agents, qwen_agent.tools.mcp_manager, mcp_server_time, mcp_server_fetch, mcp_server_sqlite",
+                "import qwen_agent.agents, qwen_agent.tools.mcp_manager",
             ],
             capture_output=True,
             text=True,
