@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from agentkit.testing.simulator import serve_in_thread
-from tests.e2e_helpers import QUICKSTART, ROOT, cli, free_port
+from tests.e2e_helpers import QUICKSTART, ROOT, cli, free_port, missing_peer
 
 MODEL = "Qwen/Qwen3-8B"
 DAYS_CALL = {"name": "days_between", "arguments": {"start": "2024-02-10", "end": "2025-03-01"}}
@@ -40,9 +40,7 @@ def require(module: str) -> Any:
     try:
         return importlib.import_module(module)
     except ImportError:
-        if os.environ.get("CI"):
-            pytest.fail(f"{module} is not installed; .ci/install_batch_peers.sh installs it")
-        pytest.skip(f"{module} is not installed (pip install {module})")
+        missing_peer(f"{module} is not installed: bash .ci/install_batch_peers.sh")
 
 
 def write_task(folder: Path, endpoint: str | list[str], **extra: Any) -> Path:

@@ -24,7 +24,7 @@ import pytest
 import yaml
 
 from agentkit.testing import serve_in_thread
-from tests.e2e_helpers import QUICKSTART, ROOT, cli, replay_script, write_task
+from tests.e2e_helpers import QUICKSTART, ROOT, cli, in_ci, missing_peer, replay_script, write_task
 
 ANSWER = "There are 385 days from 2024-02-10 to 2025-03-01, and 2025-03-01 is a Saturday."
 
@@ -45,7 +45,7 @@ def _can_unshare() -> bool:
 
 
 needs_netns = pytest.mark.skipif(
-    not _can_unshare() and not os.environ.get("CI"),
+    not _can_unshare() and not in_ci(),
     reason="needs `unshare --net` (root) for a private 127.0.0.1:8000; CI runs as root and must run it",
 )
 
@@ -271,10 +271,10 @@ def test_simulation_notice_is_one_line_with_details_under_verbose(tmp_path):
 
 def _run_on_a_terminal(args: list[str], cwd: Path) -> Any:
     """The CLI with stdout and stderr on one pseudo-terminal (as in a shell): the screen it leaves."""
-    if os.environ.get("CI"):  # CI installs it (.ci/install_terminal_peers.sh): missing is a failure there
+    try:
         import pyte
-    else:
-        pyte = pytest.importorskip("pyte", reason="bash .ci/install_peers.sh installs pyte")
+    except ImportError:
+        missing_peer("pyte is not installed: bash .ci/install_terminal_peers.sh")
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 60, 120, 0, 0))
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TERM": "xterm"}

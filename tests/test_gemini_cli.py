@@ -3,7 +3,7 @@ connects each entry to agentkit's servers (stdio, streamable HTTP at ``httpUrl``
 ``type: sse``; the token from ``$AGENTKIT_MCP_TOKEN``). No model is involved: Gemini CLI talks only to
 Google's API, so calling the tool is tested with Qwen Code (tests/test_qwen_code.py), its fork.
 
-Gemini CLI is installed by ``.ci/install_gemini_cli.sh`` (``$AGENTKIT_GEMINI_CLI`` points elsewhere)."""
+Gemini CLI is installed by ``.ci/install_node_clis.sh`` (``$AGENTKIT_GEMINI_CLI`` points elsewhere)."""
 
 from __future__ import annotations
 
@@ -14,10 +14,9 @@ import re
 import subprocess
 from pathlib import Path
 
-import pytest
 import yaml
 
-from tests.e2e_helpers import ROOT, free_port, installed_config, start_mcp_http, stop
+from tests.e2e_helpers import ROOT, free_port, installed_config, missing_peer, start_mcp_http, stop
 
 GEMINI = Path(
     os.environ.get("AGENTKIT_GEMINI_CLI")
@@ -25,10 +24,8 @@ GEMINI = Path(
 )
 
 if not GEMINI.exists():
-    why = f"Gemini CLI is not installed at {GEMINI}: run `bash .ci/install_gemini_cli.sh`"
-    if os.environ.get("CI"):
-        raise RuntimeError(why)  # a missing peer fails CI instead of skipping
-    pytest.skip(why, allow_module_level=True)
+    why = f"Gemini CLI is not installed at {GEMINI}: run `bash .ci/install_node_clis.sh`"
+    missing_peer(why)
 
 
 def test_every_entry_of_the_config_connects(tmp_path: Path):

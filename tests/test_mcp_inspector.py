@@ -3,7 +3,7 @@
 over SSE; without it, the Inspector (an OAuth-capable client) ends on agentkit's "send Authorization:
 Bearer" hint instead of an OAuth login, both at a terminal and non-interactively.
 
-The Inspector is installed by ``.ci/install_inspector.sh`` (``$AGENTKIT_INSPECTOR`` points elsewhere)."""
+The Inspector is installed by ``.ci/install_node_clis.sh`` (``$AGENTKIT_INSPECTOR`` points elsewhere)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ import yaml
 
 from agentkit.testing import serve_in_thread
 from agentkit_mcp_servers.agent_tool import SIMULATED_LABEL
-from tests.e2e_helpers import start_mcp_http, stop
+from tests.e2e_helpers import missing_peer, start_mcp_http, stop
 
 INSPECTOR = Path(
     os.environ.get("AGENTKIT_INSPECTOR")
@@ -30,10 +30,8 @@ TOKEN = "inspector-test-token"
 HINT = "send 'Authorization: Bearer <token>'"
 
 if not INSPECTOR.exists():
-    why = f"the MCP Inspector is not installed at {INSPECTOR}: run `bash .ci/install_inspector.sh`"
-    if os.environ.get("CI"):
-        raise RuntimeError(why)  # a missing peer fails CI instead of skipping
-    pytest.skip(why, allow_module_level=True)
+    why = f"the MCP Inspector is not installed at {INSPECTOR}: run `bash .ci/install_node_clis.sh`"
+    missing_peer(why)
 
 
 @pytest.fixture(scope="module")

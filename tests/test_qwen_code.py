@@ -6,7 +6,7 @@ MCP tool the way Qwen Code exposes it (``mcp__<server>__run_agent``), its second
 agentkit agent behind ``run_agent`` talks to the same simulator (another scripted conversation), so each
 test sees both sides: the agent's request, and the tool result Qwen Code fed back to its model.
 
-Qwen Code is installed by ``.ci/install_qwen_code.sh`` (``$AGENTKIT_QWEN_CODE`` points elsewhere)."""
+Qwen Code is installed by ``.ci/install_node_clis.sh`` (``$AGENTKIT_QWEN_CODE`` points elsewhere)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ import pytest
 import yaml
 
 from agentkit.testing import serve_in_thread
-from tests.e2e_helpers import installed_config, start_mcp_http, stop
+from tests.e2e_helpers import installed_config, missing_peer, start_mcp_http, stop
 
 ROOT = Path(__file__).resolve().parent.parent
 QWEN = Path(
@@ -35,10 +35,8 @@ ANSWER = "Paris is the capital of France (agentkit agent)."
 RELAYED = "Qwen Code relays the agent's answer."
 
 if not QWEN.exists():
-    why = f"Qwen Code is not installed at {QWEN}: run `bash .ci/install_qwen_code.sh`"
-    if os.environ.get("CI"):
-        raise RuntimeError(why)  # a missing peer fails CI instead of skipping
-    pytest.skip(why, allow_module_level=True)
+    why = f"Qwen Code is not installed at {QWEN}: run `bash .ci/install_node_clis.sh`"
+    missing_peer(why)
 
 pytestmark = pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning")
 

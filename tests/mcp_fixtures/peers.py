@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e_helpers import missing_peer
+
 HERE = Path(__file__).parent
 TOOLS_SERVER = [sys.executable, str(HERE / "tools_server.py")]
 HANG_SERVER = [sys.executable, str(HERE / "hang_server.py")]
@@ -28,13 +30,6 @@ def everything_bin() -> str | None:
     if local.exists() and shutil.which("node"):
         return str(local)
     return shutil.which("mcp-server-everything")
-
-
-def missing_peer(reason: str) -> None:
-    """Skip a test whose real peer is missing, saying why; in CI (CI=true) that is a failure instead."""
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-        pytest.fail(f"{reason} (CI=true: a missing peer fails the run)")
-    pytest.skip(reason)
 
 
 def require_everything() -> str:
